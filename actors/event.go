@@ -1,0 +1,53 @@
+package actors
+
+// Actions, as etcd names them in an event's "action".
+const (
+	ActionGet              = "get"
+	ActionSet              = "set"
+	ActionCreate           = "create"
+	ActionUpdate           = "update"
+	ActionDelete           = "delete"
+	ActionCompareAndSwap   = "compareAndSwap"
+	ActionCompareAndDelete = "compareAndDelete"
+	ActionExpire           = "expire"
+)
+
+// Event is one change of the tree (or a get), as clients see it. Index is the
+// etcd index the change took (for a get: the store's current index). Refresh
+// marks a refresh=true write: it takes an index and a history slot but wakes no
+// watcher.
+type Event struct {
+	Action   string
+	Node     *Node
+	PrevNode *Node
+	Index    uint64
+	Refresh  bool
+}
+
+// Created reports whether etcd answers this event with 201 Created.
+func (e *Event) Created() bool {
+	return e.Action == ActionCreate || (e.Action == ActionSet && e.PrevNode == nil)
+}
+
+// AppendJSON renders the event as etcd does, trailing newline included;
+// noValue drops node and prevNode (noValueOnSuccess on set, create, update and
+// compareAndSwap).
+func (e *Event) AppendJSON(b []byte, now int64, noValue bool) []byte {
+	b = append(b, `{"action":`...)
+	b = AppendJSONString(b, e.Action)
+	if noValue {
+		switch e.Action {
+		case ActionSet, ActionCreate, ActionUpdate, ActionCompareAndSwap:
+			return append(b, "}\n"...)
+		}
+	}
+	if e.Node != nil {
+		b = append(b, `,"node":`...)
+		b = e.Node.AppendJSON(b, now)
+	}
+	if e.PrevNode != nil {
+		b = append(b, `,"prevNode":`...)
+		b = e.PrevNode.AppendJSON(b, now)
+	}
+	return append(b, "}\n"...)
+}

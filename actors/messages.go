@@ -1,0 +1,207 @@
+package actors
+
+// Every message is sent as a pointer. A message that asks for an answer
+// carries a buffered (capacity ≥ 1) Done channel; the answering actor fills the
+// message's answer fields and sends the message itself back on Done, so the
+// asker owns it again. After sending a message the sender must not touch it
+// until it comes back on Done (a sender that gives up waiting simply drops it).
+
+// Propose (httpfront → raftactor) asks for a write to be replicated and
+// applied. The raft actor gives it a request id, appends it to the log and
+// hands it to the tree actor with its entry once committed; the tree actor
+// answers it after applying the entry on this member. If the write cannot be
+// proposed (no leader, stopping) the raft actor answers it with Err.
+type Propose struct {
+	Cmd Command
+
+	// Answer.
+	Event     *Event
+	Err       *Error
+	RaftIndex uint64
+	RaftTerm  uint64
+	Done      chan *Propose
+}
+
+// Reply sends the answered proposal back to its asker.
+func (p *Propose) Reply() { p.Done <- p }
+
+// Read (httpfront → treeactor, or → raftactor when Quorum) asks for a get. The
+// tree appends the whole response body (an event with action "get", trailing
+// newline included) to Body, so the asker's buffer is reused, and renders ttl
+// at Now (the asker's clock). A quorum read goes first to the raft actor, which
+// confirms leadership with a ReadIndex and forwards the Read to the tree once
+// everything up to that index has been handed to the tree.
+type Read struct {
+	Path      string
+	Recursive bool
+	Sorted    bool
+	Quorum    bool
+	Now       int64
+
+	// Answer.
+	Body      []byte
+	Err       *Error
+	EtcdIndex uint64
+	RaftIndex uint64
+	RaftTerm  uint64
+	Done      chan *Read
+}
+
+// Reply sends the answered read back to its asker.
+func (r *Read) Reply() { r.Done <- r }
+
+// Committed (raftactor → treeactor) carries committed entries in log order.
+// The tree applies them one by one; it must stop the member on an entry it
+// cannot decode rather than skip it.
+type Committed struct {
+	Entries []Entry
+}
+
+// Entry is one committed raft entry. Cmd is nil for entries that change no
+// key (the leader's empty entry, configuration changes) but still move the
+// raft index. Waiter is the proposal waiting on this member for the entry's
+// result, if any.
+type Entry struct {
+	Index  uint64
+	Term   uint64
+	Cmd    *Command
+	Waiter *Propose
+}
+
+// Events (treeactor → watchhub) carries, in index order, the events of one
+// applied batch. Events are immutable once sent: the hub, the front and any
+// watcher may read the same *Event.
+type Events struct {
+	List []*Event
+}
+
+// Restore (raftactor → treeactor) replaces the whole tree with a snapshot's
+// data, taken at raft index Index. The tree forwards a Reset to the hub and
+// hints to the wheel. Data nil means an empty tree (a fresh member).
+type Restore struct {
+	Index uint64
+	Term  uint64
+	Data  []byte
+}
+
+// Reset (treeactor → watchhub) tells the hub that the tree was replaced and
+// now stands at EtcdIndex: its history is void and its watchers are cleared.
+type Reset struct {
+	EtcdIndex uint64
+}
+
+// TakeSnapshot (raftactor → treeactor) asks for the tree's state after
+// everything handed to it so far. The tree answers with a Snapshot.
+type TakeSnapshot struct {
+	Done chan *Snapshot
+}
+
+// Snapshot (treeactor → raftactor) is the tree serialized at raft index Index.
+type Snapshot struct {
+	Index uint64
+	Data  []byte
+}
+
+// StoreStatsAsk (httpfront → treeactor) asks for the /v2/stats/store counters
+// (the watchers figure is the hub's and filled in by the front).
+type StoreStatsAsk struct {
+	Stats StoreStats
+	Done  chan *StoreStatsAsk
+}
+
+// StoreStats are etcd's store counters.
+type StoreStats struct {
+	GetSuccess, GetFail                           uint64
+	SetSuccess, SetFail                           uint64
+	DeleteSuccess, DeleteFail                     uint64
+	UpdateSuccess, UpdateFail                     uint64
+	CreateSuccess, CreateFail                     uint64
+	CompareAndSwapSuccess, CompareAndSwapFail     uint64
+	CompareAndDeleteSuccess, CompareAndDeleteFail uint64
+	ExpireCount                                   uint64
+	Watchers                                      uint64
+}
+
+// StatusAsk (httpfront → raftactor) asks for the member's raft status.
+type StatusAsk struct {
+	Status Status
+	Done   chan *StatusAsk
+}
+
+// Status is what the front needs for /health, /v2/stats/self, /v2/stats/leader
+// and the X-Raft-* headers of errors.
+type Status struct {
+	ID                   uint64
+	Lead                 uint64
+	Term                 uint64
+	Commit               uint64
+	Applied              uint64
+	IsLeader             bool
+	LeaderSince          int64 // unix nanoseconds when this member last saw a new leader
+	StartTime            int64 // unix nanoseconds the member started
+	RecvAppendRequestCnt uint64
+	SendAppendRequestCnt uint64
+}
+
+// LeaderChanged (raftactor → ttlwheel, httpfront) reports a change of leader
+// or term; IsLeader is whether this member leads now.
+type LeaderChanged struct {
+	IsLeader bool
+	Lead     uint64
+	Term     uint64
+}
+
+// Watch (httpfront → watchhub) registers a long poll. SinceIndex 0 means "the
+// next event"; otherwise the first matching event at or after SinceIndex,
+// answered at once from the history when it is there. Events are sent on
+// Sink; the hub closes nothing it does not own: a one-shot watch gets exactly
+// one WatchEvent (an event, or an error such as 401), a stream keeps getting
+// them until it is unwatched or falls off the history.
+type Watch struct {
+	ID         uint64
+	Path       string
+	Recursive  bool
+	Stream     bool
+	SinceIndex uint64
+	Sink       chan *WatchEvent
+}
+
+// WatchEvent (watchhub → the front's watcher) is one delivery: an event or an
+// error. EtcdIndex is the index when the watch was registered (the
+// X-Etcd-Index of the response) and HistoryStart the oldest index still
+// answerable.
+type WatchEvent struct {
+	Event        *Event
+	Err          *Error
+	EtcdIndex    uint64
+	HistoryStart uint64
+}
+
+// Unwatch (httpfront → watchhub) removes a watch whose client is gone or whose
+// wait ended.
+type Unwatch struct {
+	ID uint64
+}
+
+// WatcherCountAsk (httpfront → watchhub) asks how many watchers are attached.
+type WatcherCountAsk struct {
+	Count uint64
+	Done  chan *WatcherCountAsk
+}
+
+// ExpiryHint (treeactor → ttlwheel) tells the wheel a deadline was set,
+// changed or removed for the node at Path: At is the new deadline in unix
+// nanoseconds, 0 when the node no longer expires (or is gone).
+type ExpiryHint struct {
+	Path string
+	At   int64
+}
+
+// ProposeExpire (ttlwheel → raftactor) asks the leader to replicate an expire
+// sweep stamped with the leader's clock Now.
+type ProposeExpire struct {
+	Now int64
+}
+
+// Tick (timer → raftactor) drives raft's logical clock.
+type Tick struct{}
