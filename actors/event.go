@@ -22,6 +22,10 @@ type Event struct {
 	PrevNode *Node
 	Index    uint64
 	Refresh  bool
+	// Removed lists, for a delete or expire of a directory, every path removed
+	// with it (descendants first, the directory itself last): watchers on those
+	// paths are told even when they are not recursive. Never rendered.
+	Removed []string
 }
 
 // Created reports whether etcd answers this event with 201 Created.

@@ -91,10 +91,9 @@ type Reset struct {
 }
 
 // TakeSnapshot (raftactor → treeactor) asks for the tree's state after
-// everything handed to it so far. The tree answers with a Snapshot.
-type TakeSnapshot struct {
-	Done chan *Snapshot
-}
+// everything handed to it so far. The tree answers by sending a *Snapshot to
+// the raft actor's PID (the raft actor never blocks on a reply).
+type TakeSnapshot struct{}
 
 // Snapshot (treeactor → raftactor) is the tree serialized at raft index Index.
 type Snapshot struct {
@@ -196,6 +195,11 @@ type ExpiryHint struct {
 	Path string
 	At   int64
 }
+
+// ForgetDeadlines (treeactor → ttlwheel) says the tree was replaced (a
+// snapshot was restored): every deadline the wheel knows is void; hints for
+// the new tree's deadlines follow.
+type ForgetDeadlines struct{}
 
 // ProposeExpire (ttlwheel → raftactor) asks the leader to replicate an expire
 // sweep stamped with the leader's clock Now.
