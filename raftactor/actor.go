@@ -1,0 +1,334 @@
+package raftactor
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/etcdv2/server/actors"
+	"github.com/rs/zerolog"
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// readyCheck is the actor's note to itself that raft may have work; sent at
+// most once until handled, so everything queued before it is batched.
+type readyCheck struct{}
+
+var readyCheckMsg = &readyCheck{}
+
+// raftActor owns the RawNode, the log and every request waiting on either.
+// All its state is touched only from its Receive.
+type raftActor struct {
+	cfg Config
+	log zerolog.Logger
+	ctx actor.Context // valid during Receive only
+
+	store  *boltLog
+	mem    *raft.MemoryStorage
+	rn     *raft.RawNode
+	ticker *ticker
+
+	// hardState is raft's latest; dirty when its commit moved without being
+	// written (a commit-only change is not worth an fsync of its own).
+	hardState *raftpb.HardState
+	hsDirty   bool
+
+	readyQueued bool
+	failed      error
+	stopped     bool
+
+	ids     reqIDs
+	waiters map[uint64]*actors.Propose // proposed, keyed by Cmd.ReqID
+	queued  []*actors.Propose          // waiting for a leader
+
+	reads readQueue
+
+	applied     uint64 // last index handed to the tree
+	commitTerm  uint64 // term of the last entry handed to the tree
+	snapIndex   uint64 // index of the latest durable snapshot
+	snapAsked   bool   // a TakeSnapshot is out
+	conf        confTrack
+	lead, term  uint64
+	isLeader    bool
+	leaderSince int64
+	startTime   int64
+	recvAppends uint64
+	sendAppends uint64
+}
+
+// Props makes the raft actor for one member.
+func Props(cfg Config) *actor.Props {
+	c := cfg.withDefaults()
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &raftActor{cfg: c, log: c.Log.With().Str("actor", "raft").Logger()}
+	})
+}
+
+func (r *raftActor) Receive(ctx actor.Context) {
+	r.ctx = ctx
+	switch m := ctx.Message().(type) {
+	case *readyCheck:
+		r.readyQueued = false
+		r.runReady()
+	case *actors.Propose:
+		r.onPropose(m)
+	case *actors.Tick:
+		if r.live() {
+			r.rn.Tick()
+			if r.rn.HasReady() {
+				r.scheduleReady()
+			}
+		}
+	case *Inbound:
+		r.onInbound(m)
+	case *actors.Read:
+		r.onRead(m)
+	case *actors.ProposeExpire:
+		r.onProposeExpire(m)
+	case *actors.Snapshot:
+		r.onSnapshot(m)
+	case *actors.StatusAsk:
+		r.onStatus(m)
+	case *actor.Started:
+		r.start()
+	case *actor.Stopping, *actor.Restarting:
+		// A restart builds a fresh actor that reopens the log: this one
+		// must let go of it and of everyone waiting on it.
+		r.stop()
+	}
+	r.ctx = nil
+}
+
+// live reports whether raft may be driven.
+func (r *raftActor) live() bool { return r.failed == nil && !r.stopped && r.rn != nil }
+
+func (r *raftActor) scheduleReady() {
+	if !r.readyQueued {
+		r.readyQueued = true
+		r.ctx.Send(r.ctx.Self(), readyCheckMsg)
+	}
+}
+
+func (r *raftActor) send(pid *actor.PID, msg any) {
+	if pid != nil {
+		r.ctx.Send(pid, msg)
+	}
+}
+
+// fail stops driving raft and asks for the member to stop: going on past a
+// disk error or an entry this build cannot apply would let replicas diverge.
+func (r *raftActor) fail(err error) {
+	if r.failed != nil {
+		return
+	}
+	r.failed = err
+	r.log.Error().Err(err).Msg("raft member failed")
+	if r.cfg.Fail != nil {
+		r.cfg.Fail(err)
+	}
+}
+
+func (r *raftActor) start() {
+	r.startTime = time.Now().UnixNano()
+	r.ids = newReqIDs(r.cfg.ID, time.Now())
+	r.waiters = make(map[uint64]*actors.Propose)
+	r.reads.init()
+	if err := r.open(); err != nil {
+		r.fail(err)
+		return
+	}
+	r.ticker = startTicker(r.ctx.ActorSystem().Root, r.ctx.Self(), r.cfg.TickInterval)
+	// Whatever was committed before the restart goes to the tree now, right
+	// after the Restore, before any request is looked at.
+	r.runReady()
+	if h := r.cfg.hooks; h != nil && h.replayed != nil {
+		h.replayed()
+	}
+	if r.live() && singleVoter(r.conf.current(), r.cfg.ID) && !r.isLeader {
+		// Alone, this member wins at once; no need to sit out an election
+		// timeout first.
+		if err := r.rn.Campaign(); err != nil {
+			r.log.Warn().Err(err).Msg("campaign")
+		}
+		r.scheduleReady()
+	}
+}
+
+// open loads the log into raft's memory view, builds the RawNode and tells
+// the tree where to start.
+func (r *raftActor) open() error {
+	dir := filepath.Join(r.cfg.DataDir, "member")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	store, err := openBoltLog(filepath.Join(dir, "raft.db"))
+	if err != nil {
+		return err
+	}
+	r.store = store
+	if h := r.cfg.hooks; h != nil && h.opened != nil {
+		h.opened(store)
+	}
+	st, err := store.load()
+	if err != nil {
+		return err
+	}
+	r.mem = raft.NewMemoryStorage()
+	fresh, err := r.loadMemory(st)
+	if err != nil {
+		return err
+	}
+	rn, err := raft.NewRawNode(&raft.Config{
+		ID:                        r.cfg.ID,
+		ElectionTick:              r.cfg.ElectionTicks,
+		HeartbeatTick:             r.cfg.HeartbeatTicks,
+		Storage:                   r.mem,
+		Applied:                   r.snapIndex,
+		MaxSizePerMsg:             maxSizePerMsg,
+		MaxInflightMsgs:           maxInflightMsgs,
+		MaxUncommittedEntriesSize: maxUncommittedEntriesSize,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		Logger:                    raftLogger{r.log.With().Str("component", "raft").Logger()},
+	})
+	if err != nil {
+		return err
+	}
+	r.rn = rn
+	if fresh {
+		peers := make([]raft.Peer, len(r.cfg.Peers))
+		for i, id := range r.cfg.Peers {
+			peers[i] = raft.Peer{ID: id}
+		}
+		if err := rn.Bootstrap(peers); err != nil {
+			return err
+		}
+	}
+	restore := &actors.Restore{Index: r.snapIndex}
+	if st.snapshot != nil {
+		restore.Term = st.snapshot.GetMetadata().GetTerm()
+		restore.Data = st.snapshot.GetData()
+	}
+	r.send(r.cfg.PIDs.Tree, restore)
+	r.log.Info().Uint64("id", r.cfg.ID).Bool("fresh", fresh).Uint64("snapshot", r.snapIndex).
+		Uint64("term", r.term).Uint64("commit", r.hardState.GetCommit()).
+		Int("entries", len(st.entries)).Uints64("voters", st.confState.GetVoters()).Msg("raft log loaded")
+	return nil
+}
+
+// loadMemory fills raft's memory view from the file and reports whether the
+// member is new.
+func (r *raftActor) loadMemory(st *logState) (fresh bool, err error) {
+	ents := st.entries
+	last := uint64(0)
+	if st.snapshot != nil {
+		if err := r.mem.ApplySnapshot(st.snapshot); err != nil {
+			return false, err
+		}
+		r.snapIndex = st.snapshot.GetMetadata().GetIndex()
+		r.applied = r.snapIndex
+		r.commitTerm = st.snapshot.GetMetadata().GetTerm()
+		last = r.snapIndex
+		// The slack behind the snapshot served slow followers of the last
+		// run; raft's memory view starts at the snapshot.
+		for len(ents) > 0 && ents[0].GetIndex() <= r.snapIndex {
+			ents = ents[1:]
+		}
+	}
+	r.conf.reset(st.snapshot.GetMetadata().GetConfState())
+	if len(ents) > 0 {
+		if ents[0].GetIndex() != last+1 {
+			return false, fmt.Errorf("%w: log starts at %d after snapshot %d", errCorruptLog, ents[0].GetIndex(), last)
+		}
+		last = ents[len(ents)-1].GetIndex()
+	}
+	if hs := st.hardState; hs != nil {
+		// The commit index is written lazily; everything in a snapshot is
+		// committed, and nothing past the log can be.
+		commit := max(hs.GetCommit(), r.snapIndex)
+		if commit > last {
+			return false, fmt.Errorf("%w: commit %d past the last entry %d", errCorruptLog, commit, last)
+		}
+		r.hardState = &raftpb.HardState{Term: new(hs.GetTerm()), Vote: new(hs.GetVote()), Commit: &commit}
+		r.term = hs.GetTerm()
+		if err := r.mem.SetHardState(r.hardState); err != nil {
+			return false, err
+		}
+	}
+	if err := r.mem.Append(ents); err != nil {
+		return false, err
+	}
+	for _, e := range ents {
+		if e.GetType() == raftpb.EntryNormal {
+			r.ids.bumpPast(actors.PeekReqID(e.GetData()))
+		}
+	}
+	return st.hardState == nil && st.snapshot == nil && len(st.entries) == 0, nil
+}
+
+func (r *raftActor) stop() {
+	if r.stopped {
+		return
+	}
+	r.stopped = true
+	if r.ticker != nil {
+		r.ticker.stop()
+	}
+	r.failWaiters(actors.EcodeRaftInternal, "etcdserver: server stopped")
+	r.reads.failAll("etcdserver: server stopped")
+	if r.store == nil {
+		return
+	}
+	if r.hsDirty && r.failed == nil {
+		// A clean stop leaves the commit index exact, so the next start
+		// replays everything without waiting for a new leader's entry.
+		if err := r.store.write(&logWrite{hardState: r.hardState}); err != nil {
+			r.log.Error().Err(err).Msg("write hard state on stop")
+		}
+		r.hsDirty = false
+	}
+	if err := r.store.close(); err != nil {
+		r.log.Error().Err(err).Msg("close raft log")
+	}
+	r.store = nil
+}
+
+func (r *raftActor) onStatus(m *actors.StatusAsk) {
+	s := &m.Status
+	s.ID = r.cfg.ID
+	s.StartTime = r.startTime
+	s.LeaderSince = r.leaderSince
+	s.Applied = r.applied
+	s.RecvAppendRequestCnt = r.recvAppends
+	s.SendAppendRequestCnt = r.sendAppends
+	if r.rn != nil {
+		st := r.rn.BasicStatus()
+		s.Lead = st.Lead
+		s.Term = st.GetTerm()
+		s.Commit = st.GetCommit()
+		s.IsLeader = st.RaftState == raft.StateLeader
+	}
+	m.Done <- m
+}
+
+func (r *raftActor) onInbound(m *Inbound) {
+	if !r.live() || m.Msg == nil {
+		return
+	}
+	if m.Msg.GetType() == raftpb.MsgApp {
+		r.recvAppends++
+	}
+	if err := r.rn.Step(m.Msg); err != nil {
+		r.log.Debug().Err(err).Uint64("from", m.Msg.GetFrom()).Str("type", m.Msg.GetType().String()).Msg("inbound raft message dropped")
+		return
+	}
+	r.scheduleReady()
+}
+
+func singleVoter(cs *raftpb.ConfState, id uint64) bool {
+	v := cs.GetVoters()
+	return len(v) == 1 && v[0] == id && len(cs.GetVotersOutgoing()) == 0
+}

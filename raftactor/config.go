@@ -1,0 +1,87 @@
+package raftactor
+
+import (
+	"time"
+
+	"github.com/etcdv2/server/actors"
+	"github.com/rs/zerolog"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// Config is what one member's raft actor needs.
+type Config struct {
+	ID             uint64        // this member's id
+	Peers          []uint64      // initial voters including ID (single member: just ID)
+	DataDir        string        // the log lives in DataDir/member/raft.db
+	SnapshotCount  uint64        // applied entries between tree snapshots (default 10000)
+	TickInterval   time.Duration // raft's logical clock (--heartbeat-interval, default 100ms)
+	ElectionTicks  int           // election timeout in ticks (default 10)
+	HeartbeatTicks int           // heartbeat interval in ticks (default 1)
+	// PIDs: Tree gets Restore, Committed, TakeSnapshot and quorum Reads;
+	// Wheel gets LeaderChanged. A nil PID means nobody listens.
+	PIDs      actors.PIDs
+	Log       zerolog.Logger
+	Fail      func(error) // stops the member: disk errors, undecodable entries
+	Transport Transport   // nil: a single member, nobody to talk to
+
+	hooks *testHooks
+}
+
+// Transport carries raft messages to the other members. Send is called from
+// the actor's goroutine and must not block on the network; the messages and
+// the entries they hold must not be modified (they are shared with the log).
+// Messages from peers come back to the actor as *Inbound.
+type Transport interface {
+	Send(msgs []*raftpb.Message)
+}
+
+// Inbound (transport → raftactor) is a raft message from a peer.
+type Inbound struct {
+	Msg *raftpb.Message
+}
+
+// testHooks let tests look inside a running actor.
+type testHooks struct {
+	opened   func(*boltLog) // the log file is open
+	replayed func()         // start-up replay is done; the campaign comes next
+}
+
+const (
+	defaultSnapshotCount = 10000
+	// Entries kept behind a snapshot so a follower that is a little behind
+	// catches up from the log instead of needing the whole snapshot.
+	maxSnapshotSlack = 5000
+	// Proposals held while there is no leader; beyond that they fail.
+	maxQueuedProposals = 4096
+	maxQueuedReads     = 4096
+	// raft's batching knobs.
+	maxSizePerMsg             = 1 << 20
+	maxInflightMsgs           = 512
+	maxUncommittedEntriesSize = 128 << 20
+)
+
+func (c *Config) withDefaults() Config {
+	d := *c
+	if d.SnapshotCount == 0 {
+		d.SnapshotCount = defaultSnapshotCount
+	}
+	if d.TickInterval <= 0 {
+		d.TickInterval = 100 * time.Millisecond
+	}
+	if d.HeartbeatTicks <= 0 {
+		d.HeartbeatTicks = 1
+	}
+	if d.ElectionTicks <= d.HeartbeatTicks {
+		d.ElectionTicks = max(10, d.HeartbeatTicks+1)
+	}
+	if len(d.Peers) == 0 {
+		d.Peers = []uint64{d.ID}
+	}
+	return d
+}
+
+// snapshotSlack is how many entries stay in the log behind a snapshot:
+// always fewer than SnapshotCount, so each snapshot does compact something.
+func (c *Config) snapshotSlack() uint64 {
+	return min(maxSnapshotSlack, c.SnapshotCount/2)
+}

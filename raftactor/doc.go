@@ -1,0 +1,27 @@
+// Package raftactor is the member's consensus: one actor that owns a
+// go.etcd.io/raft/v3 RawNode and the durable raft log, kept in bbolt.
+//
+// Writes arrive as *actors.Propose. The actor stamps each with a request id,
+// appends its encoded command to raft and keeps the proposal as a waiter. It
+// never runs a Ready cycle per message: the first message that may create
+// work sends the actor a private readyCheck, which the mailbox delivers after
+// everything already queued, so every proposal waiting in the mailbox lands
+// in one Ready. That Ready is persisted in one bbolt transaction (one commit
+// for the whole batch: group commit), then the committed entries go to the
+// tree actor as one *actors.Committed, each carrying its waiter; the tree
+// answers the waiters once it has applied their entries on this member.
+//
+// bbolt is the durable truth; a raft.MemoryStorage is raft's read view of it,
+// rebuilt on start from the latest snapshot and the entries after it, which
+// are replayed to the tree after an *actors.Restore of that snapshot. Every
+// SnapshotCount applied entries the actor asks the tree for its state,
+// stores it as the snapshot and compacts the log, keeping some slack for
+// slow followers.
+//
+// Quorum reads confirm leadership with a ReadIndex and are forwarded to the
+// tree only once every entry up to the read index has been handed to it: the
+// tree's mailbox order then guarantees the read sees them.
+//
+// A single member (the whole cluster for now) campaigns at once on start.
+// Messages for peers leave through a Transport and come back as *Inbound.
+package raftactor
