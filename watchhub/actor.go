@@ -1,0 +1,101 @@
+package watchhub
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/etcdv2/server/actors"
+	"github.com/rs/zerolog"
+)
+
+// Deps is what the hub actor needs from the member.
+type Deps struct {
+	Log         zerolog.Logger
+	HistorySize int // events kept for watchers (--watch-history); 0: DefaultHistorySize
+}
+
+// retry is the hub's own alarm: lagging streams get another chance even when
+// no batch arrives.
+type retry struct{}
+
+var retryMsg = &retry{}
+
+// MinRetryInterval is the first retry's delay after a stream starts lagging
+// or after a retry delivered something: its reader is draining. Each retry
+// that finds every lagging sink still full doubles the delay, up to
+// RetryInterval, so stuck readers cost little.
+const MinRetryInterval = time.Millisecond
+
+// Props makes the hub actor.
+func Props(d Deps) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return newHubActor(d) })
+}
+
+// hubActor feeds the hub its messages and owns the retry timer.
+type hubActor struct {
+	hub   *Hub
+	log   zerolog.Logger
+	timer *time.Timer
+	armed bool // the timer will send retry
+	delay time.Duration
+}
+
+func newHubActor(d Deps) *hubActor {
+	return &hubActor{hub: New(d.Log, d.HistorySize), log: d.Log, delay: MinRetryInterval}
+}
+
+// Receive handles the hub's messages.
+func (a *hubActor) Receive(ctx actor.Context) {
+	before := a.hub.refilled
+	switch m := ctx.Message().(type) {
+	case *actors.Events:
+		a.hub.Apply(m.List)
+	case *actors.Watch:
+		a.hub.Watch(m)
+	case *actors.Unwatch:
+		a.hub.Unwatch(m.ID)
+	case *actors.WatcherCountAsk:
+		m.Count = uint64(a.hub.Count())
+		select {
+		case m.Done <- m:
+		default:
+			a.log.Warn().Msg("watcher count asker's channel full; answer dropped")
+		}
+	case *actors.Reset:
+		a.hub.Reset(m.EtcdIndex)
+	case *retry:
+		a.armed = false
+		if a.hub.Retry() == 0 {
+			a.delay = min(2*a.delay, RetryInterval)
+		}
+	case *actor.Stopping:
+		if a.timer != nil {
+			a.timer.Stop()
+		}
+		return
+	default:
+		return
+	}
+	a.schedule(ctx, a.hub.refilled != before)
+}
+
+// schedule arranges the next retry while some stream lags: soon if this
+// message's work reached a lagging stream, else after the current delay.
+func (a *hubActor) schedule(ctx actor.Context, moved bool) {
+	if a.hub.Lagging() == 0 {
+		a.delay = MinRetryInterval
+		return
+	}
+	if moved {
+		a.delay = MinRetryInterval
+	} else if a.armed {
+		return
+	}
+	a.armed = true
+	if a.timer == nil {
+		system, self := ctx.ActorSystem(), ctx.Self()
+		a.timer = time.AfterFunc(a.delay, func() { system.Root.Send(self, retryMsg) })
+		return
+	}
+	a.timer.Reset(a.delay)
+}

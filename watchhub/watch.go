@@ -1,0 +1,74 @@
+package watchhub
+
+import "github.com/etcdv2/server/actors"
+
+// Watch registers m, or answers it at once from the history: SinceIndex 0
+// means the next event; an index the history has dropped is error 401; the
+// first matching event at or after SinceIndex, when held, is sent now. A
+// one-shot answered that way is never registered. A stream goes on from the
+// index after it, catching up through the history before it follows live
+// events.
+func (h *Hub) Watch(m *actors.Watch) {
+	if old := h.byID[m.ID]; old != nil {
+		h.log.Warn().Uint64("watch", m.ID).Msg("watch id registered twice; the older one is dropped")
+		h.remove(old)
+	}
+	since := m.SinceIndex
+	if since == 0 {
+		since = h.index + 1
+	}
+	if h.trimmed && since < h.HistoryStart() {
+		we := &actors.WatchEvent{Err: h.clearedError(since), EtcdIndex: h.index, HistoryStart: h.HistoryStart()}
+		if !trySend(m.Sink, we) {
+			h.log.Warn().Uint64("watch", m.ID).Msg("watch sink full at registration; answer dropped")
+		}
+		return
+	}
+	w := &watcher{
+		id:        m.ID,
+		path:      cleanPath(m.Path),
+		recursive: m.Recursive,
+		stream:    m.Stream,
+		next:      since,
+		etcdIndex: h.index,
+		sink:      m.Sink,
+	}
+	if since <= h.index {
+		e := h.scan(w.path, w.recursive, since)
+		if e == nil {
+			w.next = h.index + 1
+		} else {
+			we := &actors.WatchEvent{Event: e, EtcdIndex: h.index, HistoryStart: h.HistoryStart()}
+			sent := trySend(w.sink, we)
+			if !w.stream {
+				if !sent {
+					h.log.Warn().Uint64("watch", m.ID).Msg("watch sink full at registration; answer dropped")
+				}
+				return
+			}
+			w.next = e.Index + 1
+			if !sent {
+				w.next = e.Index
+			}
+		}
+	}
+	h.add(w)
+	if w.stream && w.next <= h.index && !h.refill(w) {
+		h.markLagging(w)
+	}
+}
+
+// scan is etcd's history lookup: the first event at or after since that the
+// watch matches, refresh events skipped.
+func (h *Hub) scan(path string, recursive bool, since uint64) *actors.Event {
+	if h.hist.n == 0 {
+		return nil
+	}
+	last := h.hist.last()
+	for i := max(since, h.hist.first); i <= last; i++ {
+		if e := h.hist.at(i); scanMatch(path, recursive, e) {
+			return e
+		}
+	}
+	return nil
+}
