@@ -47,7 +47,12 @@ func (e *Event) AppendJSON(b []byte, now int64, noValue bool) []byte {
 	}
 	if e.Node != nil {
 		b = append(b, `,"node":`...)
-		b = e.Node.AppendJSON(b, now)
+		switch e.Action {
+		case ActionDelete, ActionCompareAndDelete, ActionExpire:
+			b = e.Node.appendJSON(b, now, true)
+		default:
+			b = e.Node.AppendJSON(b, now)
+		}
 	}
 	if e.PrevNode != nil {
 		b = append(b, `,"prevNode":`...)

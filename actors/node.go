@@ -17,6 +17,13 @@ type Node struct {
 // as encoding/json gives them), with ttl computed at now. The root has no key
 // and no indexes, as in etcd.
 func (n *Node) AppendJSON(b []byte, now int64) []byte {
+	return n.appendJSON(b, now, false)
+}
+
+// appendJSON with noValue leaves a file's value out, as etcd does for the node
+// of a delete, compareAndDelete or expire event (the value is gone; prevNode
+// carries it).
+func (n *Node) appendJSON(b []byte, now int64, noValue bool) []byte {
 	b = append(b, '{')
 	root := n.Key == "/"
 	if !root {
@@ -26,7 +33,7 @@ func (n *Node) AppendJSON(b []byte, now int64) []byte {
 	}
 	if n.Dir {
 		b = append(b, `"dir":true,`...)
-	} else {
+	} else if !noValue {
 		b = append(b, `"value":`...)
 		b = AppendJSONString(b, n.Value)
 		b = append(b, ',')

@@ -1,0 +1,178 @@
+package system
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/httpfront"
+	"github.com/etcdv2/server/raftactor"
+	"github.com/etcdv2/server/treeactor"
+	"github.com/etcdv2/server/ttlwheel"
+	"github.com/etcdv2/server/watchhub"
+)
+
+// Member is one running etcd v2 member: its actors and its HTTP front end.
+type Member struct {
+	log      zerolog.Logger
+	sys      *actor.ActorSystem
+	pids     actors.PIDs
+	front    *httpfront.Server
+	lns      []net.Listener
+	failed   chan error
+	stopOnce sync.Once
+}
+
+// Start spawns the actors in dependency order (those that receive first) and
+// opens the client listeners. It returns once the member serves requests.
+func Start(cfg Config) (*Member, error) {
+	peers, err := cfg.Peers()
+	if err != nil {
+		return nil, err
+	}
+	var self httpfront.Member
+	ids := make([]uint64, len(peers))
+	members := make([]httpfront.Member, len(peers))
+	for i, p := range peers {
+		ids[i] = p.ID
+		members[i] = httpfront.Member{ID: p.ID, Name: p.Name, PeerURLs: p.PeerURLs}
+		if p.Name == cfg.Name {
+			members[i].ClientURLs = cfg.AdvertiseClientURLs
+			self = members[i]
+		}
+	}
+
+	m := &Member{log: cfg.Log, failed: make(chan error, 1)}
+	protoLog := cfg.Log.With().Str("component", "protoactor").Logger()
+	if protoLog.GetLevel() < zerolog.WarnLevel {
+		protoLog = protoLog.Level(zerolog.WarnLevel)
+	}
+	m.sys = actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return slog.New(zerolog.NewSlogHandler(protoLog))
+		}),
+		actor.WithDeadLetterThrottleCount(1),
+		actor.WithDeadLetterThrottleInterval(time.Minute),
+		actor.WithDeadLetterRequestLogging(false),
+	)
+	m.pids = actors.LocalPIDs(m.sys)
+	guard := &stopMember{fail: m.fail}
+	spawn := func(name string, props *actor.Props) error {
+		_, err := m.sys.Root.SpawnNamed(props.Configure(actor.WithGuardian(guard)), name)
+		return err
+	}
+	tick := cfg.HeartbeatInterval
+	steps := []struct {
+		name  string
+		props *actor.Props
+	}{
+		{actors.NameHub, watchhub.Props(watchhub.Deps{Log: cfg.Log.With().Str("actor", "hub").Logger(), HistorySize: cfg.WatchHistory})},
+		{actors.NameWheel, ttlwheel.Props(ttlwheel.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "wheel").Logger()})},
+		{actors.NameTree, treeactor.Props(treeactor.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "tree").Logger(), Fail: m.fail})},
+		{actors.NameRaft, raftactor.Props(raftactor.Config{
+			ID:             self.ID,
+			Peers:          ids,
+			DataDir:        cfg.DataDir,
+			SnapshotCount:  cfg.SnapshotCount,
+			TickInterval:   tick,
+			ElectionTicks:  int(cfg.ElectionTimeout / tick),
+			HeartbeatTicks: 1,
+			PIDs:           m.pids,
+			Log:            cfg.Log.With().Str("actor", "raft").Logger(),
+			Fail:           m.fail,
+		})},
+	}
+	for _, s := range steps {
+		if err := spawn(s.name, s.props); err != nil {
+			m.sys.Shutdown()
+			return nil, err
+		}
+	}
+
+	m.front = httpfront.New(httpfront.Config{
+		PIDs:           m.pids,
+		Root:           m.sys.Root,
+		Log:            cfg.Log.With().Str("component", "http").Logger(),
+		Self:           self,
+		Members:        members,
+		ClusterID:      ClusterID(ids),
+		MaxBodyBytes:   cfg.MaxRequestBytes,
+		RequestTimeout: 5*time.Second + 2*cfg.ElectionTimeout,
+		WatchMaxWait:   cfg.WatchMaxWait,
+	})
+	for _, u := range cfg.ListenClientURLs {
+		addr, err := hostPort(u)
+		if err == nil {
+			var ln net.Listener
+			ln, err = net.Listen("tcp", addr)
+			if err == nil {
+				m.lns = append(m.lns, ln)
+				go m.serve(ln)
+				continue
+			}
+		}
+		m.Stop()
+		return nil, err
+	}
+	cfg.Log.Info().Str("name", cfg.Name).Str("id", hex(self.ID)).Str("cluster", hex(ClusterID(ids))).
+		Strs("client-urls", cfg.ListenClientURLs).Str("data-dir", cfg.DataDir).Msg("member serving")
+	return m, nil
+}
+
+func (m *Member) serve(ln net.Listener) {
+	if err := m.front.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		m.fail(err)
+	}
+}
+
+// Failed delivers the first fatal error (a stateful actor crashed, the disk
+// failed): the member cannot go on and must be stopped.
+func (m *Member) Failed() <-chan error { return m.failed }
+
+func (m *Member) fail(err error) {
+	select {
+	case m.failed <- err:
+	default:
+	}
+}
+
+// Stop answers or fails the requests in flight, stops the actors in reverse
+// order of their dependencies (raft first: it closes bbolt after failing its
+// waiters) and returns when they are gone.
+func (m *Member) Stop() {
+	m.stopOnce.Do(func() {
+		if m.front != nil {
+			if err := m.front.Shutdown(); err != nil {
+				m.log.Warn().Err(err).Msg("http shutdown")
+			}
+		}
+		for _, pid := range []*actor.PID{m.pids.Raft, m.pids.Wheel, m.pids.Tree, m.pids.Hub} {
+			if err := m.sys.Root.PoisonFuture(pid).Wait(); err != nil {
+				m.log.Warn().Err(err).Str("actor", pid.Id).Msg("stop")
+			}
+		}
+		m.sys.Shutdown()
+	})
+}
+
+// stopMember is the guardian of every actor: a panic in the tree or raft actor
+// would otherwise restart it empty and silently lose state, so the failing
+// actor is stopped and the member told to shut down.
+type stopMember struct {
+	fail func(error)
+}
+
+func (s *stopMember) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason interface{}, _ interface{}) {
+	err, ok := reason.(error)
+	if !ok {
+		err = errors.New("actor " + child.Id + " failed")
+	}
+	s.fail(errors.New("actor " + child.Id + ": " + err.Error()))
+	sup.StopChildren(child)
+}

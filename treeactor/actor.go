@@ -1,0 +1,194 @@
+package treeactor
+
+import (
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/etcdv2/server/actors"
+	"github.com/rs/zerolog"
+)
+
+// Deps is what the tree actor needs from the member.
+type Deps struct {
+	PIDs actors.PIDs // Hub, Wheel and Raft are used; a nil PID means nobody listens
+	Log  zerolog.Logger
+	// Fail stops the member: the tree met a command it cannot apply or a
+	// snapshot it cannot read, and going on would let replicas diverge.
+	Fail func(error)
+}
+
+// Props makes the tree actor's props.
+func Props(d Deps) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return newTreeActor(d) })
+}
+
+type treeActor struct {
+	deps    Deps
+	store   *Store
+	applied uint64 // raft index of the last entry applied
+	term    uint64 // and its term
+	failed  error  // once set the tree applies nothing more and answers 300
+}
+
+func newTreeActor(d Deps) *treeActor {
+	s := NewStore()
+	s.SetJournal(true)
+	return &treeActor{deps: d, store: s}
+}
+
+// Receive never lets a panic escape: protoactor would restart the actor with
+// an empty tree, silently. A panic stops the member instead.
+func (a *treeActor) Receive(ctx actor.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.store.Drain() // whatever the broken step recorded is void
+			a.stop(fmt.Errorf("treeactor: panic: %v", r))
+		}
+	}()
+	switch m := ctx.Message().(type) {
+	case *actors.Read:
+		a.read(m)
+	case *actors.Committed:
+		a.commit(ctx, m)
+	case *actors.Restore:
+		a.restore(ctx, m)
+	case *actors.TakeSnapshot:
+		a.snapshot(ctx)
+	case *actors.StoreStatsAsk:
+		m.Stats = a.store.Stats()
+		reply(a, m.Done, m)
+	}
+}
+
+func (a *treeActor) read(r *actors.Read) {
+	if a.failed != nil {
+		r.Err = a.refusal()
+	} else {
+		r.Body, r.Err = a.store.AppendGet(r.Body[:0], r.Path, r.Recursive, r.Sorted, r.Now)
+	}
+	r.EtcdIndex = a.store.Index()
+	r.RaftIndex, r.RaftTerm = a.applied, a.term
+	reply(a, r.Done, r)
+}
+
+// commit applies a batch in log order. The batch's events reach the hub
+// before any waiter hears its answer, so a client that watches right after
+// its write finds the write in the hub's history.
+func (a *treeActor) commit(ctx actor.Context, m *actors.Committed) {
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		w := e.Waiter
+		switch {
+		case a.failed != nil:
+			if w != nil {
+				w.Err = a.refusal()
+			}
+			continue
+		case e.Index <= a.applied:
+			// Already in the tree (a restored snapshot covers it): its result
+			// is gone, so a waiter cannot be told what it was.
+			if w != nil {
+				w.Err = actors.NewError(actors.EcodeRaftInternal, "entry already applied", a.store.Index())
+			}
+			continue
+		}
+		var ev *actors.Event
+		var err *actors.Error
+		if c := e.Cmd; c != nil {
+			if c.Op < actors.OpSet || c.Op > actors.OpExpire {
+				a.stop(fmt.Errorf("%w: op %d at raft index %d", actors.ErrUnknownOp, c.Op, e.Index))
+				if w != nil {
+					w.Err = a.refusal()
+				}
+				continue
+			}
+			ev, err = a.store.Apply(c)
+		}
+		a.applied, a.term = e.Index, e.Term
+		if w != nil {
+			w.Event, w.Err = ev, err
+		}
+	}
+	a.flush(ctx)
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		if w := e.Waiter; w != nil {
+			w.RaftIndex, w.RaftTerm = e.Index, e.Term
+			reply(a, w.Done, w)
+		}
+	}
+}
+
+// flush sends what the store recorded: the events to the hub in one message,
+// the deadline hints to the wheel one by one.
+func (a *treeActor) flush(ctx actor.Context) {
+	evs, hints := a.store.Drain()
+	if hub := a.deps.PIDs.Hub; hub != nil && len(evs) > 0 {
+		ctx.Send(hub, &actors.Events{List: evs})
+	}
+	if wheel := a.deps.PIDs.Wheel; wheel != nil {
+		for _, h := range hints {
+			ctx.Send(wheel, &actors.ExpiryHint{Path: h.Path, At: h.At})
+		}
+	}
+}
+
+func (a *treeActor) restore(ctx actor.Context, m *actors.Restore) {
+	s, err := RestoreStore(m.Data)
+	if err != nil {
+		a.stop(fmt.Errorf("restore at raft index %d: %w", m.Index, err))
+		return
+	}
+	s.SetJournal(true)
+	a.store = s
+	a.applied, a.term = m.Index, m.Term
+	a.deps.Log.Info().Uint64("raftIndex", m.Index).Uint64("etcdIndex", s.Index()).
+		Int("keys", s.Len()).Int("deadlines", len(s.ttl)).Msg("tree restored")
+	if hub := a.deps.PIDs.Hub; hub != nil {
+		ctx.Send(hub, &actors.Reset{EtcdIndex: s.Index()})
+	}
+	if wheel := a.deps.PIDs.Wheel; wheel != nil {
+		ctx.Send(wheel, &actors.ForgetDeadlines{})
+		for _, n := range s.ttl {
+			ctx.Send(wheel, &actors.ExpiryHint{Path: n.key, At: n.expire})
+		}
+	}
+}
+
+func (a *treeActor) snapshot(ctx actor.Context) {
+	if a.failed != nil {
+		a.deps.Log.Warn().Err(a.failed).Msg("no snapshot of a stopped tree")
+		return
+	}
+	data := a.store.Snapshot()
+	a.deps.Log.Info().Uint64("raftIndex", a.applied).Int("bytes", len(data)).Msg("tree snapshot")
+	if raft := a.deps.PIDs.Raft; raft != nil {
+		ctx.Send(raft, &actors.Snapshot{Index: a.applied, Data: data})
+	}
+}
+
+// stop records the first fatal error and asks the member to stop.
+func (a *treeActor) stop(err error) {
+	if a.failed != nil {
+		return
+	}
+	a.failed = err
+	a.deps.Log.Error().Err(err).Uint64("raftIndex", a.applied).Msg("tree stopped")
+	if a.deps.Fail != nil {
+		a.deps.Fail(err)
+	}
+}
+
+func (a *treeActor) refusal() *actors.Error {
+	return actors.NewError(actors.EcodeRaftInternal, "tree stopped: "+a.failed.Error(), a.store.Index())
+}
+
+// reply hands an answered message back on its Done channel without ever
+// blocking the tree: the contract makes Done buffered for exactly this answer.
+func reply[T any](a *treeActor, done chan T, m T) {
+	select {
+	case done <- m:
+	default:
+		a.deps.Log.Warn().Str("msg", fmt.Sprintf("%T", m)).Msg("reply dropped: Done missing or full")
+	}
+}

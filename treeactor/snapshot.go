@@ -1,0 +1,220 @@
+package treeactor
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"strings"
+)
+
+// The snapshot format, version 1:
+//
+//	"v2tree" version(1 byte)
+//	uvarint etcd index, uvarint × 15 counters (StoreStats order, no watchers)
+//	uvarint number of nodes below the root
+//	the root's children, each in pre-order:
+//	    name (uvarint length + bytes), flags (bit 0: directory),
+//	    uvarint created, uvarint modified, varint expiration,
+//	    then a directory's uvarint child count and children, or a file's value
+//	crc32c of everything before it, 4 bytes little-endian
+//
+// Names are relative to the parent, so paths are stored once per component;
+// children keep the tree's order, so a restored tree snapshots to the same
+// bytes.
+const (
+	snapMagic   = "v2tree"
+	snapVersion = 1
+	flagIsDir   = 1
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrCorruptSnapshot is returned by Restore for data it cannot trust.
+var ErrCorruptSnapshot = errors.New("treeactor: corrupt snapshot")
+
+func (s *Store) counters() []*uint64 {
+	st := &s.stats
+	return []*uint64{
+		&st.GetSuccess, &st.GetFail, &st.SetSuccess, &st.SetFail,
+		&st.DeleteSuccess, &st.DeleteFail, &st.UpdateSuccess, &st.UpdateFail,
+		&st.CreateSuccess, &st.CreateFail,
+		&st.CompareAndSwapSuccess, &st.CompareAndSwapFail,
+		&st.CompareAndDeleteSuccess, &st.CompareAndDeleteFail,
+		&st.ExpireCount,
+	}
+}
+
+// Snapshot serializes the whole store.
+func (s *Store) Snapshot() []byte {
+	b := make([]byte, 0, 64+48*len(s.nodes))
+	b = append(b, snapMagic...)
+	b = append(b, snapVersion)
+	b = binary.AppendUvarint(b, s.index)
+	for _, c := range s.counters() {
+		b = binary.AppendUvarint(b, *c)
+	}
+	b = binary.AppendUvarint(b, uint64(s.Len()))
+	b = binary.AppendUvarint(b, uint64(len(*s.root.kids)))
+	for _, k := range *s.root.kids {
+		b = appendSnapNode(b, k)
+	}
+	return appendCRC(b)
+}
+
+func appendCRC(b []byte) []byte {
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+}
+
+func appendSnapNode(b []byte, n *node) []byte {
+	_, name := splitPath(n.key)
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	var flags byte
+	if n.isDir() {
+		flags |= flagIsDir
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, n.created)
+	b = binary.AppendUvarint(b, n.modified)
+	b = binary.AppendVarint(b, n.expire)
+	if !n.isDir() {
+		b = binary.AppendUvarint(b, uint64(len(n.value)))
+		return append(b, n.value...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(*n.kids)))
+	for _, k := range *n.kids {
+		b = appendSnapNode(b, k)
+	}
+	return b
+}
+
+// RestoreStore rebuilds a store from Snapshot's bytes; nil data is a fresh
+// empty store. Any inconsistency is ErrCorruptSnapshot.
+func RestoreStore(data []byte) (*Store, error) {
+	if data == nil {
+		return NewStore(), nil
+	}
+	if len(data) < len(snapMagic)+1+4 || string(data[:len(snapMagic)]) != snapMagic {
+		return nil, ErrCorruptSnapshot
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.Checksum(body, crcTable) != sum {
+		return nil, ErrCorruptSnapshot
+	}
+	if body[len(snapMagic)] != snapVersion {
+		return nil, ErrCorruptSnapshot
+	}
+	r := snapReader{b: body[len(snapMagic)+1:]}
+	s := &Store{index: r.uvarint()}
+	for _, c := range s.counters() {
+		*c = r.uvarint()
+	}
+	total := r.uvarint()
+	if r.bad || total > uint64(len(r.b)) { // every node takes several bytes
+		return nil, ErrCorruptSnapshot
+	}
+	s.nodes = make(map[string]*node, total+1)
+	s.root = &node{key: "/", kids: new([]*node), heap: -1, plainKey: true}
+	s.nodes["/"] = s.root
+
+	// An explicit stack instead of recursion: depth is bounded by the data.
+	type frame struct {
+		dir  *node
+		left uint64
+	}
+	stack := []frame{{dir: s.root, left: r.uvarint()}}
+	for len(stack) > 0 && !r.bad {
+		top := &stack[len(stack)-1]
+		if top.left == 0 {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		top.left--
+		dir := top.dir
+		name := r.string()
+		flags := r.byte()
+		created, modified, expire := r.uvarint(), r.uvarint(), r.varint()
+		if r.bad || !validName(name) || flags&^flagIsDir != 0 || expire < 0 {
+			return nil, ErrCorruptSnapshot
+		}
+		p := childPath(dir.key, name)
+		if s.nodes[p] != nil || uint64(len(s.nodes)) > total {
+			return nil, ErrCorruptSnapshot
+		}
+		n := s.link(dir, p, created)
+		n.modified = modified
+		if expire != 0 {
+			n.expire = expire
+			s.ttl = append(s.ttl, n)
+		}
+		if flags&flagIsDir != 0 {
+			count := r.uvarint()
+			if count > uint64(len(r.b)) {
+				return nil, ErrCorruptSnapshot
+			}
+			kids := make([]*node, 0, count)
+			n.kids = &kids
+			stack = append(stack, frame{dir: n, left: count})
+		} else {
+			n.setValue(r.string())
+		}
+	}
+	if r.bad || len(r.b) != 0 || len(stack) != 0 || uint64(s.Len()) != total {
+		return nil, ErrCorruptSnapshot
+	}
+	s.ttl.init()
+	return s, nil
+}
+
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.Contains(name, "/")
+}
+
+type snapReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *snapReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad = true
+		r.b = nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *snapReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad = true
+		r.b = nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *snapReader) byte() byte {
+	if len(r.b) == 0 {
+		r.bad = true
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *snapReader) string() string {
+	l := r.uvarint()
+	if r.bad || l > uint64(len(r.b)) {
+		r.bad = true
+		r.b = nil
+		return ""
+	}
+	s := string(r.b[:l])
+	r.b = r.b[l:]
+	return s
+}

@@ -1,0 +1,154 @@
+package treeactor
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/etcdv2/server/actors"
+)
+
+// richStore holds every kind of node a snapshot must carry.
+func richStore(t testing.TB) *Store {
+	s := NewStore()
+	cmds := []*actors.Command{
+		set("/a/b/c", "1"),
+		set("/a/_hidden", "h"),
+		dir(set("/a/_hdir", "")),
+		set("/a/_hdir/x", "in a hidden dir"),
+		dir(ttl(set("/ttldir", ""), time.Hour)),
+		ttl(set("/ttldir/f", "v"), 2*time.Hour),
+		ttl(set("/f", "with \"quotes\" and \x00 bytes"), 90*time.Second),
+		post("/queue", "first"),
+		post("/queue", "second"),
+		set("/gone", "x"),
+		del("/gone"),
+		set("/a/b/d", "2"),
+		del("/a/b/c"), // moves /a/b/d into c's slot
+		set("/k", "v"),
+		cas("/k", "w", "nope", 0),
+		update("/nokey", "x"),
+		dir(set("/empty", "")),
+		set("/", "x"),
+	}
+	for _, c := range cmds {
+		s.Apply(c)
+	}
+	s.AppendGet(nil, "/a", true, true, now)
+	s.AppendGet(nil, "/missing", false, false, now)
+	checkInvariants(t, s)
+	return s
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	s := richStore(t)
+	data := s.Snapshot()
+	r, err := RestoreStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, r)
+	if got, want := dump(r), dump(s); got != want {
+		t.Fatalf("restored tree differs:\n%s\nwant\n%s", got, want)
+	}
+	if again := r.Snapshot(); !bytes.Equal(again, data) {
+		t.Fatalf("restored tree snapshots to different bytes")
+	}
+	if r.Stats() != s.Stats() || r.Index() != s.Index() {
+		t.Fatalf("counters or index lost: %+v %d", r.Stats(), r.Index())
+	}
+	// Both trees go on to answer the same writes, reads and expiry alike.
+	s.SetJournal(true)
+	r.SetJournal(true)
+	more := []*actors.Command{
+		post("/queue", "third"),
+		set("/a/_hidden", "h2"),
+		expire(in(100 * time.Second)),
+		expire(in(3 * time.Hour)),
+		with(del("/a"), func(c *actors.Command) { c.Recursive = true }),
+	}
+	for _, c := range more {
+		e1, err1 := s.Apply(c)
+		e2, err2 := r.Apply(c)
+		if (err1 == nil) != (err2 == nil) || (e1 == nil) != (e2 == nil) {
+			t.Fatalf("%+v answered differently", c)
+		}
+		evs1, _ := s.Drain()
+		evs2, _ := r.Drain()
+		if len(evs1) != len(evs2) {
+			t.Fatalf("%+v: %d events vs %d", c, len(evs1), len(evs2))
+		}
+		for i := range evs1 {
+			if a, b := evs1[i].AppendJSON(nil, c.Now, false), evs2[i].AppendJSON(nil, c.Now, false); !bytes.Equal(a, b) {
+				t.Fatalf("event %s vs %s", a, b)
+			}
+		}
+	}
+	if dump(r) != dump(s) {
+		t.Fatalf("trees diverged after the same commands")
+	}
+}
+
+func TestSnapshotEmptyAndNil(t *testing.T) {
+	s, err := RestoreStore(nil)
+	if err != nil || s.Index() != 0 || s.Len() != 0 {
+		t.Fatalf("nil data: %v %d %d", err, s.Index(), s.Len())
+	}
+	r, err := RestoreStore(NewStore().Snapshot())
+	if err != nil || dump(r) != dump(NewStore()) {
+		t.Fatalf("empty snapshot: %v", err)
+	}
+}
+
+func TestSnapshotCorrupt(t *testing.T) {
+	data := richStore(t).Snapshot()
+	for i := range data {
+		bad := bytes.Clone(data)
+		bad[i] ^= 0x40
+		if _, err := RestoreStore(bad); err != ErrCorruptSnapshot {
+			t.Fatalf("byte %d flipped: %v", i, err)
+		}
+	}
+	for n := 0; n < len(data); n++ {
+		if _, err := RestoreStore(data[:n]); err != ErrCorruptSnapshot {
+			t.Fatalf("truncated to %d: %v", n, err)
+		}
+	}
+	if _, err := RestoreStore([]byte{}); err != ErrCorruptSnapshot {
+		t.Fatalf("empty data: %v", err)
+	}
+}
+
+// withCRC seals a hand-made body so that only the structural checks can
+// reject it.
+func withCRC(body []byte) []byte {
+	return appendCRC(body)
+}
+
+func TestSnapshotStructuralChecks(t *testing.T) {
+	head := func() []byte {
+		b := append([]byte(snapMagic), snapVersion, 5) // index 5
+		return append(b, make([]byte, 15)...)          // counters
+	}
+	file := func(b []byte, name string) []byte {
+		b = append(b, byte(len(name)))
+		b = append(b, name...)
+		return append(b, 0, 1, 1, 0, 1, 'v') // file, created 1, modified 1, permanent, value "v"
+	}
+	cases := map[string][]byte{
+		"duplicate name": file(file(append(head(), 2, 2), "a"), "a"),
+		"slash in name":  file(append(head(), 1, 1), "a/b"),
+		"dot name":       file(append(head(), 1, 1), ".."),
+		"count too high": file(append(head(), 2, 1), "a"),
+		"trailing bytes": append(file(append(head(), 1, 1), "a"), 0),
+		"bad version":    file(append(append([]byte(snapMagic), 9, 5), append(make([]byte, 15), 1, 1)...), "a"),
+	}
+	for name, body := range cases {
+		if _, err := RestoreStore(withCRC(body)); err != ErrCorruptSnapshot {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if s, err := RestoreStore(withCRC(file(append(head(), 1, 1), "a"))); err != nil || s.Index() != 5 || s.nodes["/a"].value != "v" {
+		t.Fatalf("well-formed hand-made snapshot: %v", err)
+	}
+}
