@@ -1,0 +1,71 @@
+package httpfront
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/etcdv2/server/actors"
+)
+
+// benchTree answers every read with the same rendered node, as the tree
+// actor would: appended into the asker's buffer.
+type benchTree struct{ body []byte }
+
+func (b *benchTree) Receive(ctx actor.Context) {
+	if r, ok := ctx.Message().(*actors.Read); ok {
+		r.Body = append(r.Body, b.body...)
+		r.EtcdIndex, r.RaftIndex, r.RaftTerm = 42, 50, 2
+		r.Reply()
+	}
+}
+
+func benchServer(b *testing.B) *Server {
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}))
+	b.Cleanup(sys.Shutdown)
+	body := []byte(`{"action":"get","node":{"key":"/foo/bar","value":"some value","modifiedIndex":40,"createdIndex":40}}` + "\n")
+	tree := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &benchTree{body: body} }))
+	return New(Config{PIDs: actors.PIDs{Tree: tree}, Root: sys.Root, Log: zerolog.Nop(), Self: testSelf, ClusterID: testClusterID})
+}
+
+// BenchmarkGetOne is a GET of one key through the handler: parse, a Read to
+// the tree and back, render. The allocations counted include the actor
+// system's own (its mailbox) and the key string the Read must own.
+func BenchmarkGetOne(b *testing.B) {
+	handler := benchServer(b).Handler()
+	ctx := newCtx("GET", "/v2/keys/foo/bar?recursive=false&sorted=false&quorum=false", "", "")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ctx.Response.Reset()
+		handler(ctx)
+	}
+	b.StopTimer()
+	if ctx.Response.StatusCode() != 200 || len(ctx.Response.Body()) == 0 {
+		b.Fatalf("status %d body %q", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}
+
+// BenchmarkParseKeyRequest is the parse alone, for a typical write.
+func BenchmarkParseKeyRequest(b *testing.B) {
+	var tg target
+	uri := []byte("/v2/keys/foo/bar?prevExist=true&noValueOnSuccess=false")
+	body := []byte("value=some+value&ttl=30")
+	ctype := []byte(formType)
+	var fm form
+	var kr keyRequest
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if !tg.parse(uri) {
+			b.Fatal("parse")
+		}
+		if e := parseKeyRequest(mPUT, tg.path, tg.query, ctype, body, testNow, &fm, &kr); e != nil {
+			b.Fatal(e)
+		}
+	}
+}

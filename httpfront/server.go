@@ -1,0 +1,242 @@
+package httpfront
+
+import (
+	"errors"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/etcdv2/server/actors"
+)
+
+// Versions reported by /version: the etcd release whose v2 API is served, and
+// the cluster version a settled 3.5 cluster reports.
+const (
+	ServerVersion  = "3.5.35"
+	ClusterVersion = "3.5.0"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxBodyBytes   = 10 << 20 // net/http's ParseForm limit, which etcd relies on
+	DefaultRequestTimeout = 7 * time.Second
+	DefaultWatchMaxWait   = 5 * time.Minute
+)
+
+// Member is one member of the cluster as /v2/members shows it.
+type Member struct {
+	ID         uint64
+	Name       string
+	PeerURLs   []string
+	ClientURLs []string
+}
+
+// Config is what the front needs from the member.
+type Config struct {
+	PIDs           actors.PIDs // Raft: Propose, quorum Read, StatusAsk; Tree: Read, StoreStatsAsk; Hub: Watch, Unwatch, WatcherCountAsk
+	Root           *actor.RootContext
+	Log            zerolog.Logger
+	Self           Member   // this member
+	Members        []Member // the whole cluster, Self included
+	ClusterID      uint64
+	MaxBodyBytes   int           // largest request body; 0: DefaultMaxBodyBytes
+	RequestTimeout time.Duration // longest wait for an actor's answer; 0: DefaultRequestTimeout
+	WatchMaxWait   time.Duration // server-side cap of a long poll; 0: DefaultWatchMaxWait
+	Now            func() int64  // clock in unix nanoseconds; nil: time.Now
+}
+
+// Server is the HTTP front end of one member.
+type Server struct {
+	root     *actor.RootContext
+	pids     actors.PIDs
+	log      zerolog.Logger
+	now      func() int64
+	timeout  time.Duration
+	maxWait  time.Duration
+	maxBody  int
+	self     Member
+	members  []Member // sorted by id, as etcd lists them
+	cluster  []byte   // cluster id in lowercase hex
+	machines []byte   // every client URL, sorted, joined by ", "
+
+	srv     *fasthttp.Server
+	closing chan struct{} // closed by Shutdown: long polls end at once
+	mu      sync.Mutex
+	closed  bool
+	lns     []net.Listener
+}
+
+// New makes a front end; call Serve to start answering.
+func New(cfg Config) *Server {
+	s := &Server{
+		root:    cfg.Root,
+		pids:    cfg.PIDs,
+		log:     cfg.Log,
+		now:     cfg.Now,
+		timeout: cfg.RequestTimeout,
+		maxWait: cfg.WatchMaxWait,
+		maxBody: cfg.MaxBodyBytes,
+		self:    cfg.Self,
+		cluster: []byte(strconv.FormatUint(cfg.ClusterID, 16)),
+		closing: make(chan struct{}),
+	}
+	if s.now == nil {
+		s.now = func() int64 { return time.Now().UnixNano() }
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultRequestTimeout
+	}
+	if s.maxWait <= 0 {
+		s.maxWait = DefaultWatchMaxWait
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	s.members = append([]Member(nil), cfg.Members...)
+	if len(s.members) == 0 {
+		s.members = []Member{cfg.Self}
+	}
+	sort.Slice(s.members, func(i, j int) bool { return s.members[i].ID < s.members[j].ID })
+	var urls []string
+	for _, m := range s.members {
+		urls = append(urls, m.ClientURLs...)
+	}
+	sort.Strings(urls)
+	s.machines = []byte(strings.Join(urls, ", "))
+
+	s.srv = &fasthttp.Server{
+		Handler:               s.handle,
+		ErrorHandler:          s.handleTransportError,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		MaxRequestBodySize:    s.maxBody,
+		// etcd never reads multipart bodies; fasthttp must not either.
+		DisablePreParseMultipartForm: true,
+		ReadBufferSize:               8 << 10,
+		IdleTimeout:                  5 * time.Minute,
+		ReadTimeout:                  time.Minute,
+		WriteTimeout:                 time.Minute,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{s.log},
+	}
+	return s
+}
+
+// Serve answers requests from ln until Shutdown; it may be called for
+// several listeners.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	err := s.srv.Serve(ln)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, ends the long polls, and waits for the requests in
+// flight to finish.
+func (s *Server) Shutdown() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.closing)
+	}
+	lns := s.lns
+	s.mu.Unlock()
+	err := s.srv.Shutdown()
+	// A Serve that had not handed its listener to fasthttp yet stops here.
+	for _, ln := range lns {
+		if cerr := ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Handler is the request handler, for tests that drive it without a listener.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// handle does what etcd's stack of http handlers does, in its order: the
+// server parses the request target, the CORS wrapper answers OPTIONS, the
+// ServeMux cleans the path and routes.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	rq := getRequest()
+	defer putRequest(rq)
+	if !rq.target.parse(ctx.Request.Header.RequestURI()) {
+		badRequest(ctx)
+		return
+	}
+	setCORS(&ctx.Response.Header)
+	method := methodOf(ctx.Method())
+	if method == mOPTIONS {
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		return
+	}
+	if cleaned, ok := rq.target.clean(); !ok {
+		redirect(ctx, method, cleaned, rq.target.query)
+		return
+	}
+	switch route(rq.target.escaped) {
+	case routeKeys:
+		s.serveKeys(ctx, rq, method)
+	case routeMembers:
+		s.serveMembers(ctx, rq, method)
+	case routeMachines:
+		s.serveMachines(ctx, method)
+	case routeStatsStore:
+		s.serveStatsStore(ctx, method)
+	case routeStatsSelf:
+		s.serveStatsSelf(ctx, method)
+	case routeStatsLeader:
+		s.serveStatsLeader(ctx, method)
+	case routeVersion:
+		s.serveVersion(ctx, method)
+	case routeHealth:
+		s.serveHealth(ctx, method)
+	default:
+		httpError(ctx, fasthttp.StatusNotFound, "404 page not found")
+	}
+}
+
+// handleTransportError answers what fasthttp rejects before any handler runs.
+// A body over the limit gets the error etcd gives for a form that is too
+// large; the rest get net/http's plain answers.
+func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		setCORS(&ctx.Response.Header)
+		ctx.Response.Header.SetBytesV(hdrClusterID, s.cluster)
+		s.writeKeyError(ctx, actors.NewError(actors.EcodeInvalidForm, "http: POST too large", 0))
+	case errors.As(err, &small):
+		ctx.SetStatusCode(fasthttp.StatusRequestHeaderFieldsTooLarge)
+		ctx.SetContentType(textPlain)
+		ctx.SetBodyString("431 Request Header Fields Too Large")
+	default:
+		badRequest(ctx)
+	}
+	s.log.Debug().Err(err).Msg("request rejected before routing")
+}
+
+// fasthttpLogger sends fasthttp's own complaints to the member's log.
+type fasthttpLogger struct{ log zerolog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn().Msgf("fasthttp: "+format, args...)
+}
