@@ -48,6 +48,32 @@ func Start(cfg Config) (*Member, error) {
 		}
 	}
 
+	clusterID := ClusterID(ids)
+	stored, known, err := loadIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if known && stored.MemberID != self.ID {
+		cfg.Log.Warn().Str("stored", hex(stored.MemberID)).Str("flags", hex(self.ID)).
+			Msg("data dir belongs to another member id than the flags derive; keeping the stored one")
+		for i := range members {
+			if members[i].ID == self.ID {
+				members[i].ID = stored.MemberID
+			}
+		}
+		for i := range ids {
+			if ids[i] == self.ID {
+				ids[i] = stored.MemberID
+			}
+		}
+		self.ID = stored.MemberID
+	}
+	if known {
+		clusterID = stored.ClusterID
+	} else if err := saveIdentity(cfg.DataDir, identity{MemberID: self.ID, ClusterID: clusterID}); err != nil {
+		return nil, err
+	}
+
 	m := &Member{log: cfg.Log, failed: make(chan error, 1)}
 	protoLog := cfg.Log.With().Str("component", "protoactor").Logger()
 	if protoLog.GetLevel() < zerolog.WarnLevel {
@@ -101,7 +127,7 @@ func Start(cfg Config) (*Member, error) {
 		Log:            cfg.Log.With().Str("component", "http").Logger(),
 		Self:           self,
 		Members:        members,
-		ClusterID:      ClusterID(ids),
+		ClusterID:      clusterID,
 		MaxBodyBytes:   cfg.MaxRequestBytes,
 		RequestTimeout: 5*time.Second + 2*cfg.ElectionTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
@@ -120,7 +146,7 @@ func Start(cfg Config) (*Member, error) {
 		m.Stop()
 		return nil, err
 	}
-	cfg.Log.Info().Str("name", cfg.Name).Str("id", hex(self.ID)).Str("cluster", hex(ClusterID(ids))).
+	cfg.Log.Info().Str("name", cfg.Name).Str("id", hex(self.ID)).Str("cluster", hex(clusterID)).
 		Strs("client-urls", cfg.ListenClientURLs).Str("data-dir", cfg.DataDir).Msg("member serving")
 	return m, nil
 }

@@ -1,0 +1,42 @@
+// Command etcdv2 is one member of an etcd v2 API server: etcd's flags (and
+// their ETCD_* environment variables), the actor system behind them, and a
+// clean stop on SIGINT/SIGTERM.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/etcdv2/server/actors/system"
+)
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
+	if err != nil {
+		if err == errHelp {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "etcdv2:", err)
+		os.Exit(2)
+	}
+	m, err := system.Start(cfg)
+	if err != nil {
+		cfg.Log.Error().Err(err).Msg("cannot start")
+		os.Exit(1)
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	code := 0
+	select {
+	case s := <-sigs:
+		cfg.Log.Info().Str("signal", s.String()).Msg("stopping")
+	case err := <-m.Failed():
+		cfg.Log.Error().Err(err).Msg("member failed, stopping")
+		code = 1
+	}
+	m.Stop()
+	cfg.Log.Info().Msg("stopped")
+	os.Exit(code)
+}
