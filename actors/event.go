@@ -22,6 +22,10 @@ type Event struct {
 	PrevNode *Node
 	Index    uint64
 	Refresh  bool
+	// At is the clock of the command that made the event: its nodes' ttl is
+	// rendered at At wherever the event is shown (write answer or watch), as
+	// etcd fixes an event's ttl when it happens.
+	At int64
 	// Removed lists, for a delete or expire of a directory, every path removed
 	// with it (descendants first, the directory itself last): watchers on those
 	// paths are told even when they are not recursive. Never rendered.

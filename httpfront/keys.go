@@ -111,7 +111,7 @@ func (s *Server) write(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 		if ev.Created() {
 			ctx.SetStatusCode(fasthttp.StatusCreated)
 		}
-		rq.out = ev.AppendJSON(rq.out[:0], s.now(), kr.noValue)
+		rq.out = ev.AppendJSON(rq.out[:0], ev.At, kr.noValue)
 		ctx.SetBody(rq.out)
 	}
 	putPropose(p)

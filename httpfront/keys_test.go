@@ -250,15 +250,15 @@ func TestWriteResponses(t *testing.T) {
 		status       int
 		body         string
 	}{
-		{"set new", "/v2/keys/a", &actors.Event{Action: "set", Node: node, Index: 8}, nil, 201,
+		{"set new", "/v2/keys/a", &actors.Event{Action: "set", Node: node, Index: 8, At: testNow}, nil, 201,
 			`{"action":"set","node":{"key":"/a","value":"new","expiration":"2023-11-14T22:13:25.123456789Z","ttl":5,"modifiedIndex":8,"createdIndex":8}}` + "\n"},
-		{"set over", "/v2/keys/a", &actors.Event{Action: "set", Node: node, PrevNode: prev, Index: 8}, nil, 200,
+		{"set over", "/v2/keys/a", &actors.Event{Action: "set", Node: node, PrevNode: prev, Index: 8, At: testNow}, nil, 200,
 			`{"action":"set","node":{"key":"/a","value":"new","expiration":"2023-11-14T22:13:25.123456789Z","ttl":5,"modifiedIndex":8,"createdIndex":8},"prevNode":{"key":"/a","value":"old","modifiedIndex":5,"createdIndex":5}}` + "\n"},
-		{"create", "/v2/keys/a?prevExist=false", &actors.Event{Action: "create", Node: node, Index: 8}, nil, 201, ""},
-		{"update", "/v2/keys/a?prevExist=true", &actors.Event{Action: "update", Node: node, PrevNode: prev, Index: 8}, nil, 200, ""},
-		{"no value set", "/v2/keys/a?noValueOnSuccess=true", &actors.Event{Action: "set", Node: node, PrevNode: prev, Index: 8}, nil, 200, `{"action":"set"}` + "\n"},
-		{"no value create", "/v2/keys/a?noValueOnSuccess=true&prevExist=false", &actors.Event{Action: "create", Node: node, Index: 8}, nil, 201, `{"action":"create"}` + "\n"},
-		{"no value cas", "/v2/keys/a?noValueOnSuccess=true&prevValue=old", &actors.Event{Action: "compareAndSwap", Node: node, PrevNode: prev, Index: 8}, nil, 200, `{"action":"compareAndSwap"}` + "\n"},
+		{"create", "/v2/keys/a?prevExist=false", &actors.Event{Action: "create", Node: node, Index: 8, At: testNow}, nil, 201, ""},
+		{"update", "/v2/keys/a?prevExist=true", &actors.Event{Action: "update", Node: node, PrevNode: prev, Index: 8, At: testNow}, nil, 200, ""},
+		{"no value set", "/v2/keys/a?noValueOnSuccess=true", &actors.Event{Action: "set", Node: node, PrevNode: prev, Index: 8, At: testNow}, nil, 200, `{"action":"set"}` + "\n"},
+		{"no value create", "/v2/keys/a?noValueOnSuccess=true&prevExist=false", &actors.Event{Action: "create", Node: node, Index: 8, At: testNow}, nil, 201, `{"action":"create"}` + "\n"},
+		{"no value cas", "/v2/keys/a?noValueOnSuccess=true&prevValue=old", &actors.Event{Action: "compareAndSwap", Node: node, PrevNode: prev, Index: 8, At: testNow}, nil, 200, `{"action":"compareAndSwap"}` + "\n"},
 		{"error", "/v2/keys/a?prevValue=zz", nil, actors.NewError(actors.EcodeTestFailed, "[zz != old]", 9), 412,
 			`{"errorCode":101,"message":"Compare failed","cause":"[zz != old]","index":9}` + "\n"},
 		{"no event", "/v2/keys/a", nil, nil, 500, `{"errorCode":300,"message":"Raft Internal Error","cause":"received response with no Event/Watcher","index":0}` + "\n"},

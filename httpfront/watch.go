@@ -89,7 +89,7 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 	if first != nil && first.Event != nil {
 		setUint(h, hdrEtcdIndex, first.EtcdIndex)
 		if !kr.stream {
-			rq.out = first.Event.AppendJSON(rq.out[:0], s.now(), false)
+			rq.out = first.Event.AppendJSON(rq.out[:0], first.Event.At, false)
 			ctx.SetBody(rq.out)
 			return
 		}
@@ -171,7 +171,7 @@ func (lp *longPoll) finish(bw *bufio.Writer) {
 // send writes one event as its own chunk and reports whether the client
 // took it.
 func (lp *longPoll) send(bw *bufio.Writer, we *actors.WatchEvent) bool {
-	lp.buf = we.Event.AppendJSON(lp.buf[:0], lp.s.now(), false)
+	lp.buf = we.Event.AppendJSON(lp.buf[:0], we.Event.At, false)
 	if lp.conn != nil {
 		if err := lp.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil {
 			return false

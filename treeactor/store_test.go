@@ -1,6 +1,7 @@
 package treeactor
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 	"time"
@@ -271,5 +272,27 @@ func TestHintsOnReplaceAndDelete(t *testing.T) {
 	}
 	if !slices.Equal(hints, want) {
 		t.Fatalf("hints\n got %v\nwant %v", hints, want)
+	}
+}
+
+// An event keeps the clock of the command that made it, so its ttl reads the
+// same in the write's answer and in a watch that finds it in the history later.
+func TestEventsCarryTheirCommandClock(t *testing.T) {
+	s := NewStore()
+	const at = int64(1_700_000_000_000_000_000)
+	ev, err := s.Apply(&actors.Command{Op: actors.OpSet, Path: "/k", Value: "v", Expiration: at + 5e9, Now: at})
+	if err != nil || ev.At != at {
+		t.Fatalf("set: At %d err %v, want %d", ev.At, err, at)
+	}
+	if got := string(ev.AppendJSON(nil, ev.At, false)); !bytes.Contains([]byte(got), []byte(`"ttl":5,`)) {
+		t.Fatalf("set rendered at its own clock: %s", got)
+	}
+	s.SetJournal(true)
+	if n := s.Expire(at + 6e9); n != 1 {
+		t.Fatalf("expired %d", n)
+	}
+	evs, _ := s.Drain()
+	if len(evs) != 1 || evs[0].At != at+6e9 {
+		t.Fatalf("expire events %+v", evs)
 	}
 }

@@ -6,7 +6,12 @@ import "github.com/etcdv2/server/actors"
 // expire sweep answers with neither (its events go to the journal); an op
 // this build does not know is 300 — the actor stops the member before it
 // gets here.
-func (s *Store) Apply(c *actors.Command) (*actors.Event, *actors.Error) {
+func (s *Store) Apply(c *actors.Command) (ev *actors.Event, err *actors.Error) {
+	defer func() {
+		if ev != nil {
+			ev.At = c.Now
+		}
+	}()
 	switch c.Op {
 	case actors.OpSet:
 		return s.Set(c)
@@ -265,7 +270,7 @@ func (s *Store) removeEvent(n *node, action string) *actors.Event {
 func (s *Store) Expire(now int64) int {
 	count := 0
 	for len(s.ttl) > 0 && s.ttl[0].expire <= now {
-		s.removeEvent(s.ttl[0], actors.ActionExpire)
+		s.removeEvent(s.ttl[0], actors.ActionExpire).At = now
 		s.stats.ExpireCount++
 		count++
 	}
