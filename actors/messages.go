@@ -69,10 +69,13 @@ type Entry struct {
 }
 
 // Events (treeactor → watchhub) carries, in index order, the events of one
-// applied batch. Events are immutable once sent: the hub, the front and any
-// watcher may read the same *Event.
+// applied batch, and the raft position the tree reached with it (a watch
+// response shows it in X-Raft-Index/X-Raft-Term). Events are immutable once
+// sent: the hub, the front and any watcher may read the same *Event.
 type Events struct {
-	List []*Event
+	List      []*Event
+	RaftIndex uint64
+	RaftTerm  uint64
 }
 
 // Restore (raftactor → treeactor) replaces the whole tree with a snapshot's
@@ -88,6 +91,8 @@ type Restore struct {
 // now stands at EtcdIndex: its history is void and its watchers are cleared.
 type Reset struct {
 	EtcdIndex uint64
+	RaftIndex uint64
+	RaftTerm  uint64
 }
 
 // TakeSnapshot (raftactor → treeactor) asks for the tree's state after
@@ -152,10 +157,13 @@ type LeaderChanged struct {
 
 // Watch (httpfront → watchhub) registers a long poll. SinceIndex 0 means "the
 // next event"; otherwise the first matching event at or after SinceIndex,
-// answered at once from the history when it is there. Events are sent on
-// Sink; the hub closes nothing it does not own: a one-shot watch gets exactly
-// one WatchEvent (an event, or an error such as 401), a stream keeps getting
-// them until it is unwatched or falls off the history.
+// answered at once from the history when it is there. Deliveries go to Sink,
+// never blocking, and the first one answers the registration at once: an
+// error (such as 401) that ends the watch, or an acknowledgment (a WatchEvent
+// with neither Event nor Err) carrying the indexes for the response headers.
+// After the acknowledgment a one-shot watch gets at most one more delivery
+// (its event, from the history or live), so its Sink needs room for two; a
+// stream keeps getting them until it is unwatched or falls off the history.
 type Watch struct {
 	ID         uint64
 	Path       string
@@ -165,15 +173,19 @@ type Watch struct {
 	Sink       chan *WatchEvent
 }
 
-// WatchEvent (watchhub → the front's watcher) is one delivery: an event or an
-// error. EtcdIndex is the index when the watch was registered (the
-// X-Etcd-Index of the response) and HistoryStart the oldest index still
-// answerable.
+// WatchEvent (watchhub → the front's watcher) is one delivery: an event, an
+// error, or (first, for a watch that waits) an acknowledgment with neither.
+// EtcdIndex is the index when the watch was registered (the X-Etcd-Index of
+// the response), HistoryStart the oldest index still answerable, RaftIndex
+// and RaftTerm the raft position then. WatchEvents may be shared by several
+// watchers: read-only.
 type WatchEvent struct {
 	Event        *Event
 	Err          *Error
 	EtcdIndex    uint64
 	HistoryStart uint64
+	RaftIndex    uint64
+	RaftTerm     uint64
 }
 
 // Unwatch (httpfront → watchhub) removes a watch whose client is gone or whose

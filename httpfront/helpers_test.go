@@ -255,11 +255,18 @@ func (h *harness) answerHub(_ actor.Context, m any) {
 		h.mu.Unlock()
 		if h.onWatch != nil {
 			h.onWatch(m)
+		} else {
+			m.Sink <- ack(7)
 		}
 	case *actors.WatcherCountAsk:
 		m.Count = h.watchers
 		m.Done <- m
 	}
+}
+
+// ack is the hub's acknowledgment of a watch registered at etcd index i.
+func ack(i uint64) *actors.WatchEvent {
+	return &actors.WatchEvent{EtcdIndex: i, HistoryStart: 1, RaftIndex: 9, RaftTerm: 2}
 }
 
 // forget clears what the fakes recorded, so one harness serves a table of

@@ -13,6 +13,9 @@ const (
 	hdrEtcdIndex = "X-Etcd-Index"
 	hdrRaftIndex = "X-Raft-Index"
 	hdrRaftTerm  = "X-Raft-Term"
+	// hdrHistoryStart is ours, not etcd's: the oldest index a watch can still ask
+	// for, so a client need not parse a 401's cause to resync.
+	hdrHistoryStart = "X-Etcd-History-Start"
 
 	appJSON   = "application/json"
 	textPlain = "text/plain; charset=utf-8"

@@ -19,10 +19,6 @@ const streamBuffer = 100
 // server-wide write timeout cannot (it is set once per response).
 const streamWriteTimeout = time.Minute
 
-// indexProbe is a key read only for the etcd index its answer carries (every
-// answer, found or not, has one); no client can make it a big directory.
-const indexProbe = "/\x00"
-
 var watchIDs atomic.Uint64
 
 // watch is a wait=true GET. etcd registers the watcher, then sends its
@@ -44,60 +40,49 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 	if kr.stream {
 		w.Sink = make(chan *actors.WatchEvent, streamBuffer)
 	} else {
-		w.Sink = make(chan *actors.WatchEvent, 1)
+		w.Sink = make(chan *actors.WatchEvent, 2) // the acknowledgment, then the event
 	}
-	// The count is a barrier: the hub answers it after the Watch, so by then
-	// an answer from the history is already in the sink.
-	barrier := &actors.WatcherCountAsk{Done: make(chan *actors.WatcherCountAsk, 1)}
-	st := getStatus()
-	r := getRead()
-	r.Path, r.Now, r.Body = indexProbe, kr.cmd.Now, r.Body[:0]
-
+	// The hub answers every registration at once: an error that ends the
+	// watch, or an acknowledgment with the indexes of this moment.
+	var first *actors.WatchEvent
 	t := getTimer(s.timeout)
 	registered := s.send(s.pids.Hub, w)
-	ok := registered && s.send(s.pids.Hub, barrier) && s.send(s.pids.Raft, st) && s.send(s.pids.Tree, r) &&
-		await(barrier.Done, t) && await(st.Done, t) && await(r.Done, t)
+	if registered {
+		select {
+		case first = <-w.Sink:
+		case <-t.C:
+		}
+	}
 	putTimer(t)
-	if !ok {
+	if first == nil {
 		if registered {
 			s.root.Send(s.pids.Hub, &actors.Unwatch{ID: w.ID})
 		}
 		s.timedOut(ctx, rq, "watch", w.Path)
 		return
 	}
-	raftIndex, raftTerm := st.Status.Applied, st.Status.Term
-	etcdIndex := r.EtcdIndex
-	if r.Err != nil {
-		etcdIndex = r.Err.Index
-	}
-	putStatus(st)
-	putRead(r)
-
-	var first *actors.WatchEvent
-	select {
-	case first = <-w.Sink:
-	default:
-	}
-	if first != nil && first.Err != nil {
+	if first.Err != nil {
 		rq.out = writeKeyError(ctx, rq.out, first.Err)
 		return
 	}
 	h := &ctx.Response.Header
 	ctx.SetContentType(appJSON)
-	setUint(h, hdrRaftIndex, raftIndex)
-	setUint(h, hdrRaftTerm, raftTerm)
-	if first != nil && first.Event != nil {
-		setUint(h, hdrEtcdIndex, first.EtcdIndex)
-		if !kr.stream {
-			rq.out = first.Event.AppendJSON(rq.out[:0], first.Event.At, false)
-			ctx.SetBody(rq.out)
-			return
+	setUint(h, hdrEtcdIndex, first.EtcdIndex)
+	setUint(h, hdrRaftIndex, first.RaftIndex)
+	setUint(h, hdrRaftTerm, first.RaftTerm)
+	setUint(h, hdrHistoryStart, first.HistoryStart)
+	// An event already found in the history answers a one-shot at once.
+	if !kr.stream {
+		select {
+		case we := <-w.Sink:
+			if we.Event != nil {
+				rq.out = we.Event.AppendJSON(rq.out[:0], we.Event.At, false)
+				ctx.SetBody(rq.out)
+				return
+			}
+		default:
 		}
-	} else {
-		first = nil
-		setUint(h, hdrEtcdIndex, etcdIndex)
 	}
-
 	// Long poll: the handler returns, fasthttp flushes the headers and runs
 	// the stream writer on its own goroutine; nothing of ctx may be used
 	// there, only the connection for write deadlines.
@@ -105,25 +90,20 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 	if err := ctx.SetWriteDeadline(time.Time{}); err != nil {
 		s.log.Debug().Err(err).Msg("watch: write deadline not cleared")
 	}
-	lp := &longPoll{s: s, w: w, first: first, conn: ctx.Conn()}
+	lp := &longPoll{s: s, w: w, conn: ctx.Conn()}
 	ctx.SetBodyStreamWriter(lp.run)
 }
 
 // longPoll writes a watch's events to its client.
 type longPoll struct {
-	s     *Server
-	w     *actors.Watch
-	first *actors.WatchEvent
-	conn  net.Conn
-	buf   []byte
+	s    *Server
+	w    *actors.Watch
+	conn net.Conn
+	buf  []byte
 }
 
 func (lp *longPoll) run(bw *bufio.Writer) {
 	s, w := lp.s, lp.w
-	if lp.first != nil && !lp.send(bw, lp.first) {
-		s.unwatch(w)
-		return
-	}
 	t := time.NewTimer(s.maxWait)
 	defer t.Stop()
 	for {

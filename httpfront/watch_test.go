@@ -38,12 +38,15 @@ func (h *harness) openWatch(target string) (net.Conn, *http.Response, *bufio.Rea
 
 func TestWatchAnsweredFromHistory(t *testing.T) {
 	h := newHarness(t, withWatch(func(w *actors.Watch) {
+		w.Sink <- ack(20)
 		w.Sink <- &actors.WatchEvent{Event: testEvent(5), EtcdIndex: 20, HistoryStart: 1}
 	}))
+	// Whether the event is in the sink when the front looks right after the
+	// acknowledgment decides only the framing (whole body or one chunk).
 	r := h.get("/v2/keys/w?wait=true&waitIndex=5&recursive=true")
 	expect(t, "one-shot from history", r, 200, eventJSON(5), map[string]string{
 		"Content-Type": appJSON, "X-Etcd-Index": "20", "X-Raft-Index": "9", "X-Raft-Term": "2",
-		"X-Etcd-Cluster-Id": "8c69a9a8e935cdcd", "Content-Length": itoa(len(eventJSON(5))), "Transfer-Encoding": "",
+		"X-Etcd-Cluster-Id": "8c69a9a8e935cdcd", "X-Etcd-History-Start": "1",
 	})
 	w, _ := h.sink(1)
 	if want := (actors.Watch{ID: w.ID, Path: "/w", Recursive: true, SinceIndex: 5, Sink: w.Sink}); !reflect.DeepEqual(*w, want) {
@@ -52,8 +55,8 @@ func TestWatchAnsweredFromHistory(t *testing.T) {
 	if u := unwatches(h.hub); len(u) != 0 {
 		t.Errorf("an answered one-shot was unwatched: %v", u)
 	}
-	if rs := reads(h.tree); len(rs) != 1 || rs[0].Path != indexProbe {
-		t.Errorf("tree reads %+v", rs)
+	if rs := reads(h.tree); len(rs) != 0 {
+		t.Errorf("a watch read the tree: %+v", rs)
 	}
 }
 
@@ -128,6 +131,7 @@ func TestWatchStream(t *testing.T) {
 
 func TestWatchStreamStartsFromHistory(t *testing.T) {
 	h := newHarness(t, withMaxWait(50*time.Millisecond), withWatch(func(w *actors.Watch) {
+		w.Sink <- ack(30)
 		w.Sink <- &actors.WatchEvent{Event: testEvent(3), EtcdIndex: 30}
 		w.Sink <- &actors.WatchEvent{Event: testEvent(4), EtcdIndex: 30}
 	}))

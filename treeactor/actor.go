@@ -124,7 +124,7 @@ func (a *treeActor) commit(ctx actor.Context, m *actors.Committed) {
 func (a *treeActor) flush(ctx actor.Context) {
 	evs, hints := a.store.Drain()
 	if hub := a.deps.PIDs.Hub; hub != nil && len(evs) > 0 {
-		ctx.Send(hub, &actors.Events{List: evs})
+		ctx.Send(hub, &actors.Events{List: evs, RaftIndex: a.applied, RaftTerm: a.term})
 	}
 	if wheel := a.deps.PIDs.Wheel; wheel != nil {
 		for _, h := range hints {
@@ -145,7 +145,7 @@ func (a *treeActor) restore(ctx actor.Context, m *actors.Restore) {
 	a.deps.Log.Info().Uint64("raftIndex", m.Index).Uint64("etcdIndex", s.Index()).
 		Int("keys", s.Len()).Int("deadlines", len(s.ttl)).Msg("tree restored")
 	if hub := a.deps.PIDs.Hub; hub != nil {
-		ctx.Send(hub, &actors.Reset{EtcdIndex: s.Index()})
+		ctx.Send(hub, &actors.Reset{EtcdIndex: s.Index(), RaftIndex: m.Index, RaftTerm: m.Term})
 	}
 	if wheel := a.deps.PIDs.Wheel; wheel != nil {
 		ctx.Send(wheel, &actors.ForgetDeadlines{})

@@ -49,6 +49,7 @@ func (a *hubActor) Receive(ctx actor.Context) {
 	before := a.hub.refilled
 	switch m := ctx.Message().(type) {
 	case *actors.Events:
+		a.hub.SetRaft(m.RaftIndex, m.RaftTerm)
 		a.hub.Apply(m.List)
 	case *actors.Watch:
 		a.hub.Watch(m)
@@ -62,6 +63,7 @@ func (a *hubActor) Receive(ctx actor.Context) {
 			a.log.Warn().Msg("watcher count asker's channel full; answer dropped")
 		}
 	case *actors.Reset:
+		a.hub.SetRaft(m.RaftIndex, m.RaftTerm)
 		a.hub.Reset(m.EtcdIndex)
 	case *retry:
 		a.armed = false

@@ -45,11 +45,27 @@ func (u *hubUnderTest) sets(from, to uint64, key string) {
 }
 
 func (u *hubUnderTest) watch(id uint64, path string, c int, opts ...watchOpt) chan *actors.WatchEvent {
-	m := &actors.Watch{ID: id, Path: path, Sink: make(chan *actors.WatchEvent, c)}
+	m := &actors.Watch{ID: id, Path: path}
 	for _, o := range opts {
 		o(m)
 	}
+	if !m.Stream {
+		c++ // a one-shot needs room for the acknowledgment and its event
+	}
+	m.Sink = make(chan *actors.WatchEvent, c)
 	u.send(m)
+	// Every registration is answered at once, by an error that ends it or by
+	// an acknowledgment, taken here so tests read what follows it.
+	select {
+	case we := <-m.Sink:
+		if we.Err != nil {
+			m.Sink <- we
+		} else if we.Event != nil {
+			panic("first delivery is an event, not the acknowledgment")
+		}
+	case <-time.After(guard):
+		panic("watch neither answered nor acknowledged")
+	}
 	return m.Sink
 }
 

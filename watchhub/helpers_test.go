@@ -67,11 +67,31 @@ func since(i uint64) watchOpt   { return func(w *actors.Watch) { w.SinceIndex = 
 
 // watch registers id at path with a sink of capacity c.
 func watch(h *Hub, id uint64, path string, c int, opts ...watchOpt) chan *actors.WatchEvent {
-	m := &actors.Watch{ID: id, Path: path, Sink: make(chan *actors.WatchEvent, c)}
+	m := &actors.Watch{ID: id, Path: path}
 	for _, o := range opts {
 		o(m)
 	}
+	if !m.Stream {
+		c++ // a one-shot needs room for the acknowledgment and its event
+	}
+	m.Sink = make(chan *actors.WatchEvent, c)
+	at := h.Index()
 	h.Watch(m)
+	// A watch is first acknowledged with the indexes its response headers
+	// show (unless an error ends it at once); take the acknowledgment here so
+	// each test reads only what follows.
+	select {
+	case we := <-m.Sink:
+		if we.Err != nil {
+			m.Sink <- we // the answer that ends the watch: leave it for the test
+			break
+		}
+		if we.Event != nil || we.EtcdIndex != at || we.HistoryStart != h.HistoryStart() {
+			panic("acknowledgment with wrong indexes")
+		}
+	default:
+		panic("watch neither answered nor acknowledged")
+	}
 	return m.Sink
 }
 

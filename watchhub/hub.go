@@ -16,6 +16,9 @@ type Hub struct {
 	hist history
 	// index is the store's index: the last event's, or the last Reset's.
 	index uint64
+	// raftIndex and raftTerm are the raft position the tree last reported,
+	// shown in a watch response's X-Raft-Index and X-Raft-Term.
+	raftIndex, raftTerm uint64
 	// trimmed says the history no longer reaches back to the beginning, so a
 	// watch asking below its oldest index gets etcd's 401. Until then indices
 	// below the oldest event carry nothing a watcher could want (at start-up
@@ -69,6 +72,21 @@ func New(log zerolog.Logger, historySize int) *Hub {
 		byPath: make(map[string]*pathWatchers),
 		byID:   make(map[uint64]*watcher),
 	}
+}
+
+// SetRaft records the raft position the tree reached.
+func (h *Hub) SetRaft(index, term uint64) {
+	if index > h.raftIndex {
+		h.raftIndex, h.raftTerm = index, term
+	}
+}
+
+// answer is the first delivery to a watch registering now: what the front
+// needs for the response headers, around an event, an error, or nothing (an
+// acknowledgment that the watch waits).
+func (h *Hub) answer(ev *actors.Event, err *actors.Error) *actors.WatchEvent {
+	return &actors.WatchEvent{Event: ev, Err: err, EtcdIndex: h.index, HistoryStart: h.HistoryStart(),
+		RaftIndex: h.raftIndex, RaftTerm: h.raftTerm}
 }
 
 // Index is the store's current index as the hub knows it.

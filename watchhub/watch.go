@@ -18,8 +18,7 @@ func (h *Hub) Watch(m *actors.Watch) {
 		since = h.index + 1
 	}
 	if h.trimmed && since < h.HistoryStart() {
-		we := &actors.WatchEvent{Err: h.clearedError(since), EtcdIndex: h.index, HistoryStart: h.HistoryStart()}
-		if !trySend(m.Sink, we) {
+		if !trySend(m.Sink, h.answer(nil, h.clearedError(since))) {
 			h.log.Warn().Uint64("watch", m.ID).Msg("watch sink full at registration; answer dropped")
 		}
 		return
@@ -33,13 +32,18 @@ func (h *Hub) Watch(m *actors.Watch) {
 		etcdIndex: h.index,
 		sink:      m.Sink,
 	}
+	// Acknowledge before anything else, so the front can send its headers
+	// with the indexes of this moment whatever follows.
+	if !trySend(m.Sink, h.answer(nil, nil)) {
+		h.log.Warn().Uint64("watch", m.ID).Msg("watch sink full at registration; watch dropped")
+		return
+	}
 	if since <= h.index {
 		e := h.scan(w.path, w.recursive, since)
 		if e == nil {
 			w.next = h.index + 1
 		} else {
-			we := &actors.WatchEvent{Event: e, EtcdIndex: h.index, HistoryStart: h.HistoryStart()}
-			sent := trySend(w.sink, we)
+			sent := trySend(w.sink, h.answer(e, nil))
 			if !w.stream {
 				if !sent {
 					h.log.Warn().Uint64("watch", m.ID).Msg("watch sink full at registration; answer dropped")
