@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 
 	"github.com/etcdv2/server/actors"
 )
@@ -50,6 +52,7 @@ type Config struct {
 	RequestTimeout time.Duration // longest wait for an actor's answer; 0: DefaultRequestTimeout
 	WatchMaxWait   time.Duration // server-side cap of a long poll; 0: DefaultWatchMaxWait
 	Now            func() int64  // clock in unix nanoseconds; nil: time.Now
+	EnablePprof    bool          // serve /debug/pprof/ (etcd's --enable-pprof)
 }
 
 // Server is the HTTP front end of one member.
@@ -60,6 +63,7 @@ type Server struct {
 	now      func() int64
 	timeout  time.Duration
 	maxWait  time.Duration
+	pprof    bool
 	maxBody  int
 	self     Member
 	members  []Member // sorted by id, as etcd lists them
@@ -82,6 +86,7 @@ func New(cfg Config) *Server {
 		now:     cfg.Now,
 		timeout: cfg.RequestTimeout,
 		maxWait: cfg.WatchMaxWait,
+		pprof:   cfg.EnablePprof,
 		maxBody: cfg.MaxBodyBytes,
 		self:    cfg.Self,
 		cluster: []byte(strconv.FormatUint(cfg.ClusterID, 16)),
@@ -210,9 +215,15 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	case routeHealth:
 		s.serveHealth(ctx, method)
 	default:
+		if s.pprof && bytes.HasPrefix(rq.target.escaped, debugPprof) {
+			pprofhandler.PprofHandler(ctx)
+			return
+		}
 		httpError(ctx, fasthttp.StatusNotFound, "404 page not found")
 	}
 }
+
+var debugPprof = []byte("/debug/pprof/")
 
 // handleTransportError answers what fasthttp rejects before any handler runs.
 // A body over the limit gets the error etcd gives for a form that is too

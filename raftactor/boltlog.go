@@ -20,10 +20,14 @@ import (
 var (
 	bucketEntries = []byte("entries")
 	bucketMeta    = []byte("meta")
-	keyHardState  = []byte("hardstate")
-	keyConfState  = []byte("confstate")
-	keySnapMeta   = []byte("snapmeta")
-	keySnapData   = []byte("snapdata")
+	// The snapshot has a bucket of its own: beside the hard state it would
+	// share a leaf with it, and every batch's hard-state write would rewrite
+	// the whole snapshot (hundreds of KiB) into new pages.
+	bucketSnap   = []byte("snapshot")
+	keyHardState = []byte("hardstate")
+	keyConfState = []byte("confstate")
+	keySnapMeta  = []byte("snapmeta")
+	keySnapData  = []byte("snapdata")
 )
 
 // errCorruptLog reports a file whose contents break the log's invariants.
@@ -85,6 +89,9 @@ func openBoltLog(path string) (*boltLog, error) {
 		if _, err := tx.CreateBucketIfNotExists(bucketEntries); err != nil {
 			return err
 		}
+		if _, err := tx.CreateBucketIfNotExists(bucketSnap); err != nil {
+			return err
+		}
 		_, err := tx.CreateBucketIfNotExists(bucketMeta)
 		return err
 	})
@@ -117,12 +124,13 @@ func (l *boltLog) load() (*logState, error) {
 			}
 			st.confState = cs
 		}
-		if v := meta.Get(keySnapMeta); v != nil {
+		snap := tx.Bucket(bucketSnap)
+		if v := snap.Get(keySnapMeta); v != nil {
 			md := &raftpb.SnapshotMetadata{}
 			if err := proto.Unmarshal(v, md); err != nil {
 				return fmt.Errorf("%w: snapshot metadata: %v", errCorruptLog, err)
 			}
-			data := meta.Get(keySnapData)
+			data := snap.Get(keySnapData)
 			st.snapshot = &raftpb.Snapshot{Metadata: md, Data: append([]byte(nil), data...)}
 		}
 		c := tx.Bucket(bucketEntries).Cursor()
@@ -172,10 +180,11 @@ func (l *boltLog) write(w *logWrite) error {
 			if err != nil {
 				return err
 			}
-			if err := meta.Put(keySnapMeta, md); err != nil {
+			snap := tx.Bucket(bucketSnap)
+			if err := snap.Put(keySnapMeta, md); err != nil {
 				return err
 			}
-			if err := meta.Put(keySnapData, w.snapshot.GetData()); err != nil {
+			if err := snap.Put(keySnapData, w.snapshot.GetData()); err != nil {
 				return err
 			}
 		}

@@ -27,6 +27,7 @@ type Config struct {
 	WatchHistory             int
 	WatchMaxWait             time.Duration
 	MaxRequestBytes          int
+	EnablePprof              bool
 	Log                      zerolog.Logger
 }
 

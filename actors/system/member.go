@@ -131,6 +131,7 @@ func Start(cfg Config) (*Member, error) {
 		MaxBodyBytes:   cfg.MaxRequestBytes,
 		RequestTimeout: 5*time.Second + 2*cfg.ElectionTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
+		EnablePprof:    cfg.EnablePprof,
 	})
 	for _, u := range cfg.ListenClientURLs {
 		addr, err := hostPort(u)

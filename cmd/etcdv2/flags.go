@@ -37,6 +37,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (syste
 	logFormat := fs.String("log-format", "json", "Log format: json or console.")
 	watchHistory := fs.Int("watch-history", 1000, "Number of events kept for watchers with a waitIndex.")
 	watchMaxWait := fs.Duration("watch-max-wait", 5*time.Minute, "Longest a long-poll watch is held before it ends with an empty 200.")
+	pprof := fs.Bool("enable-pprof", false, "Enable runtime profiling data via HTTP server at /debug/pprof/.")
 	maxBody := fs.Int("max-request-bytes", 10<<20, "Largest request body accepted.")
 
 	if err := fs.Parse(args); err != nil {
@@ -94,6 +95,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (syste
 		WatchHistory:             *watchHistory,
 		WatchMaxWait:             *watchMaxWait,
 		MaxRequestBytes:          *maxBody,
+		EnablePprof:              *pprof,
 		Log:                      log,
 	}, nil
 }
