@@ -110,7 +110,7 @@ func Start(cfg Config) (*Member, error) {
 			ElectionTicks:  int(cfg.ElectionTimeout / tick),
 			HeartbeatTicks: 1,
 			PIDs:           m.pids,
-			Log:            cfg.Log.With().Str("actor", "raft").Logger(),
+			Log:            cfg.Log,
 			Fail:           m.fail,
 		})},
 	}
