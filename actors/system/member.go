@@ -158,6 +158,16 @@ func (m *Member) serve(ln net.Listener) {
 	}
 }
 
+// ClientAddrs are the addresses the client listeners are bound to (useful
+// when a URL asked for port 0).
+func (m *Member) ClientAddrs() []string {
+	addrs := make([]string, len(m.lns))
+	for i, ln := range m.lns {
+		addrs[i] = ln.Addr().String()
+	}
+	return addrs
+}
+
 // Failed delivers the first fatal error (a stateful actor crashed, the disk
 // failed): the member cannot go on and must be stopped.
 func (m *Member) Failed() <-chan error { return m.failed }
