@@ -101,15 +101,15 @@ func DecodeCommand(data []byte) (*Command, error) {
 	c.Unique = flags&flagUnique != 0
 	c.Refresh = flags&flagRefresh != 0
 	c.Recursive = flags&flagRecursive != 0
-	d := decoder{b: data[2:]}
-	c.ReqID = d.uvarint()
-	c.Path = d.string()
-	c.Value = d.string()
-	c.PrevValue = d.string()
-	c.PrevIndex = d.uvarint()
-	c.Expiration = d.varint()
-	c.Now = d.varint()
-	if d.bad {
+	d := NewReader(data[2:])
+	c.ReqID = d.Uvarint()
+	c.Path = d.String()
+	c.Value = d.String()
+	c.PrevValue = d.String()
+	c.PrevIndex = d.Uvarint()
+	c.Expiration = d.Varint()
+	c.Now = d.Varint()
+	if d.Bad() {
 		return nil, ErrShortCommand
 	}
 	return c, nil
@@ -126,43 +126,4 @@ func PeekReqID(data []byte) uint64 {
 		return 0
 	}
 	return id
-}
-
-type decoder struct {
-	b   []byte
-	bad bool
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.bad = true
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.bad = true
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) string() string {
-	l := d.uvarint()
-	if d.bad || l > uint64(len(d.b)) {
-		d.bad = true
-		d.b = nil
-		return ""
-	}
-	s := string(d.b[:l])
-	d.b = d.b[l:]
-	return s
 }

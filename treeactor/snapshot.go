@@ -5,6 +5,8 @@ import (
 	"errors"
 	"hash/crc32"
 	"strings"
+
+	"github.com/etcdv2/server/actors"
 )
 
 // The snapshot format, version 1:
@@ -104,13 +106,13 @@ func RestoreStore(data []byte) (*Store, error) {
 	if body[len(snapMagic)] != snapVersion {
 		return nil, ErrCorruptSnapshot
 	}
-	r := snapReader{b: body[len(snapMagic)+1:]}
-	s := &Store{index: r.uvarint()}
+	r := actors.NewReader(body[len(snapMagic)+1:])
+	s := &Store{index: r.Uvarint()}
 	for _, c := range s.counters() {
-		*c = r.uvarint()
+		*c = r.Uvarint()
 	}
-	total := r.uvarint()
-	if r.bad || total > uint64(len(r.b)) { // every node takes several bytes
+	total := r.Uvarint()
+	if r.Bad() || total > uint64(r.Rest()) { // every node takes several bytes
 		return nil, ErrCorruptSnapshot
 	}
 	s.nodes = make(map[string]*node, total+1)
@@ -122,8 +124,8 @@ func RestoreStore(data []byte) (*Store, error) {
 		dir  *node
 		left uint64
 	}
-	stack := []frame{{dir: s.root, left: r.uvarint()}}
-	for len(stack) > 0 && !r.bad {
+	stack := []frame{{dir: s.root, left: r.Uvarint()}}
+	for len(stack) > 0 && !r.Bad() {
 		top := &stack[len(stack)-1]
 		if top.left == 0 {
 			stack = stack[:len(stack)-1]
@@ -131,10 +133,10 @@ func RestoreStore(data []byte) (*Store, error) {
 		}
 		top.left--
 		dir := top.dir
-		name := r.string()
-		flags := r.byte()
-		created, modified, expire := r.uvarint(), r.uvarint(), r.varint()
-		if r.bad || !validName(name) || flags&^flagIsDir != 0 || expire < 0 {
+		name := r.String()
+		flags := r.Byte()
+		created, modified, expire := r.Uvarint(), r.Uvarint(), r.Varint()
+		if r.Bad() || !validName(name) || flags&^flagIsDir != 0 || expire < 0 {
 			return nil, ErrCorruptSnapshot
 		}
 		p := childPath(dir.key, name)
@@ -148,18 +150,18 @@ func RestoreStore(data []byte) (*Store, error) {
 			s.ttl = append(s.ttl, n)
 		}
 		if flags&flagIsDir != 0 {
-			count := r.uvarint()
-			if count > uint64(len(r.b)) {
+			count := r.Uvarint()
+			if count > uint64(r.Rest()) {
 				return nil, ErrCorruptSnapshot
 			}
 			kids := make([]*node, 0, count)
 			n.kids = &kids
 			stack = append(stack, frame{dir: n, left: count})
 		} else {
-			n.setValue(r.string())
+			n.setValue(r.String())
 		}
 	}
-	if r.bad || len(r.b) != 0 || len(stack) != 0 || uint64(s.Len()) != total {
+	if r.Bad() || r.Rest() != 0 || len(stack) != 0 || uint64(s.Len()) != total {
 		return nil, ErrCorruptSnapshot
 	}
 	s.ttl.init()
@@ -168,53 +170,4 @@ func RestoreStore(data []byte) (*Store, error) {
 
 func validName(name string) bool {
 	return name != "" && name != "." && name != ".." && !strings.Contains(name, "/")
-}
-
-type snapReader struct {
-	b   []byte
-	bad bool
-}
-
-func (r *snapReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.bad = true
-		r.b = nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *snapReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.bad = true
-		r.b = nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *snapReader) byte() byte {
-	if len(r.b) == 0 {
-		r.bad = true
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *snapReader) string() string {
-	l := r.uvarint()
-	if r.bad || l > uint64(len(r.b)) {
-		r.bad = true
-		r.b = nil
-		return ""
-	}
-	s := string(r.b[:l])
-	r.b = r.b[l:]
-	return s
 }
