@@ -170,7 +170,28 @@ type Watch struct {
 	Recursive  bool
 	Stream     bool
 	SinceIndex uint64
-	Sink       chan *WatchEvent
+	Sink       WatchSink
+}
+
+// WatchSink takes a watch's deliveries. The hub calls Deliver from its own
+// goroutine and Deliver must never block: false means "no room now", and the
+// hub keeps the delivery (a stream is refilled from the history later, in
+// order). Whatever Deliver accepts it must not modify.
+type WatchSink interface {
+	Deliver(*WatchEvent) bool
+}
+
+// ChanSink is a WatchSink on a buffered channel; its capacity is the room.
+type ChanSink chan *WatchEvent
+
+// Deliver sends we if the channel has room.
+func (c ChanSink) Deliver(we *WatchEvent) bool {
+	select {
+	case c <- we:
+		return true
+	default:
+		return false
+	}
 }
 
 // WatchEvent (watchhub → the front's watcher) is one delivery: an event, an

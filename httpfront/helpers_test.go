@@ -101,7 +101,7 @@ type harness struct {
 	stats           actors.StoreStats
 	watchers        uint64
 	mu              sync.Mutex
-	sinks           map[uint64]chan *actors.WatchEvent
+	sinks           map[uint64]actors.WatchSink
 	onWatch         func(w *actors.Watch)
 	onPropose       func(p *actors.Propose)
 	onRead          func(r *actors.Read)
@@ -142,7 +142,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		raft:  &msgLog{},
 		tree:  &msgLog{},
 		hub:   &msgLog{},
-		sinks: map[uint64]chan *actors.WatchEvent{},
+		sinks: map[uint64]actors.WatchSink{},
 		status: actors.Status{
 			ID: testSelfID, Lead: testSelfID, Term: 2, Commit: 9, Applied: 9, IsLeader: true,
 			StartTime: 1_699_999_900_000_000_001, LeaderSince: 1_699_999_990_000_000_000,
@@ -256,7 +256,7 @@ func (h *harness) answerHub(_ actor.Context, m any) {
 		if h.onWatch != nil {
 			h.onWatch(m)
 		} else {
-			m.Sink <- ack(7)
+			m.Sink.Deliver(ack(7))
 		}
 	case *actors.WatcherCountAsk:
 		m.Count = h.watchers
@@ -278,7 +278,7 @@ func (h *harness) forget() {
 }
 
 // sink waits for the n-th watch registration and returns its sink.
-func (h *harness) sink(n int) (*actors.Watch, chan *actors.WatchEvent) {
+func (h *harness) sink(n int) (*actors.Watch, actors.WatchSink) {
 	h.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {

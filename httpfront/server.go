@@ -72,9 +72,13 @@ type Server struct {
 
 	srv     *fasthttp.Server
 	closing chan struct{} // closed by Shutdown: long polls end at once
-	mu      sync.Mutex
-	closed  bool
-	lns     []net.Listener
+
+	// park holds the parked long polls, made with the first watch.
+	parkOnce sync.Once
+	park     *lot
+	mu       sync.Mutex
+	closed   bool
+	lns      []net.Listener
 }
 
 // New makes a front end; call Serve to start answering.
@@ -129,7 +133,9 @@ func New(cfg Config) *Server {
 		ReadTimeout:                  time.Minute,
 		WriteTimeout:                 time.Minute,
 		CloseOnShutdown:              true,
-		Logger:                       fasthttpLogger{s.log},
+		// Parked watches own their hijacked connections (watchpark.go).
+		KeepHijackedConns: true,
+		Logger:            fasthttpLogger{s.log},
 	}
 	return s
 }

@@ -1,8 +1,6 @@
 package httpfront
 
 import (
-	"bufio"
-	"net"
 	"sync/atomic"
 	"time"
 
@@ -11,12 +9,13 @@ import (
 	"github.com/etcdv2/server/actors"
 )
 
-// streamBuffer is how many deliveries a stream's sink holds, etcd's buffer
-// per stream watcher.
+// streamBuffer is how many deliveries a stream may have waiting to be
+// written, etcd's buffer per stream watcher; past it the hub keeps the
+// stream lagging and refills it from the history.
 const streamBuffer = 100
 
-// streamWriteTimeout bounds one write to a long poll's client, which the
-// server-wide write timeout cannot (it is set once per response).
+// streamWriteTimeout bounds one write to a long poll's client that could not
+// take it at once (see watchwrite.go).
 const streamWriteTimeout = time.Minute
 
 var watchIDs atomic.Uint64
@@ -26,21 +25,20 @@ var watchIDs atomic.Uint64
 // conformance checker) rely on those early headers. The front does the same:
 // it registers the watch with the hub, learns the member's indexes, and then
 // either answers at once (the hub answered from its history: an event, or an
-// error such as 401) or flushes the headers and streams the body as events
-// arrive, ending it at WatchMaxWait or shutdown, which reads as 200 with an
-// empty body: "watch again".
+// error such as 401) or parks the connection (watchpark.go): the headers go
+// out, no goroutine stays behind, and the events are written as they come,
+// each as its own chunk. A wait that ends at WatchMaxWait or shutdown reads
+// as 200 with an empty body: "watch again".
 func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
+	l := s.parking()
+	pw := newParkedWatch(l, watchIDs.Add(1), kr.stream)
 	w := &actors.Watch{
-		ID:         watchIDs.Add(1),
+		ID:         pw.id,
 		Path:       kr.cmd.Path,
 		Recursive:  kr.cmd.Recursive,
 		Stream:     kr.stream,
 		SinceIndex: kr.waitIndex,
-	}
-	if kr.stream {
-		w.Sink = make(chan *actors.WatchEvent, streamBuffer)
-	} else {
-		w.Sink = make(chan *actors.WatchEvent, 2) // the acknowledgment, then the event
+		Sink:       pw,
 	}
 	// The hub answers every registration at once: an error that ends the
 	// watch, or an acknowledgment with the indexes of this moment.
@@ -49,19 +47,21 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 	registered := s.send(s.pids.Hub, w)
 	if registered {
 		select {
-		case first = <-w.Sink:
+		case first = <-pw.first:
 		case <-t.C:
 		}
 	}
 	putTimer(t)
 	if first == nil {
+		pw.abandon()
 		if registered {
-			s.root.Send(s.pids.Hub, &actors.Unwatch{ID: w.ID})
+			s.unwatch(pw.id)
 		}
 		s.timedOut(ctx, rq, "watch", w.Path)
 		return
 	}
 	if first.Err != nil {
+		pw.abandon()
 		rq.out = writeKeyError(ctx, rq.out, first.Err)
 		return
 	}
@@ -73,96 +73,30 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 	setUint(h, hdrHistoryStart, first.HistoryStart)
 	// An event already found in the history answers a one-shot at once.
 	if !kr.stream {
-		select {
-		case we := <-w.Sink:
-			if we.Event != nil {
-				rq.out = we.Event.AppendJSON(rq.out[:0], we.Event.At, false)
-				ctx.SetBody(rq.out)
-				return
-			}
-		default:
-		}
-	}
-	// Long poll: the handler returns, fasthttp flushes the headers and runs
-	// the stream writer on its own goroutine; nothing of ctx may be used
-	// there, only the connection for write deadlines.
-	ctx.Response.ImmediateHeaderFlush = true
-	if err := ctx.SetWriteDeadline(time.Time{}); err != nil {
-		s.log.Debug().Err(err).Msg("watch: write deadline not cleared")
-	}
-	lp := &longPoll{s: s, w: w, conn: ctx.Conn()}
-	ctx.SetBodyStreamWriter(lp.run)
-}
-
-// longPoll writes a watch's events to its client.
-type longPoll struct {
-	s    *Server
-	w    *actors.Watch
-	conn net.Conn
-	buf  []byte
-}
-
-func (lp *longPoll) run(bw *bufio.Writer) {
-	s, w := lp.s, lp.w
-	t := time.NewTimer(s.maxWait)
-	defer t.Stop()
-	for {
-		select {
-		case we := <-w.Sink:
-			if we.Err != nil || we.Event == nil {
-				// The hub ended the stream (it fell off the history, or the
-				// store was replaced): etcd just closes it.
-				s.unwatch(w)
-				return
-			}
-			if !lp.send(bw, we) {
-				s.unwatch(w)
-				return
-			}
-			if !w.Stream {
-				return
-			}
-		case <-t.C:
-			lp.finish(bw)
-			return
-		case <-s.closing:
-			lp.finish(bw)
+		if ev := pw.takeEarly(); ev != nil {
+			rq.out = ev.AppendJSON(rq.out[:0], ev.At, false)
+			ctx.SetBody(rq.out)
 			return
 		}
 	}
+	// Long poll: render the headers now (fasthttp's own rendering, Date
+	// included), and let fasthttp hand over the connection once the handler
+	// returns, without writing anything itself.
+	if ctx.Request.Header.IsHTTP11() {
+		h.SetContentLength(-1) // chunked
+		pw.chunked = true
+		pw.keep = !ctx.Request.Header.ConnectionClose()
+	}
+	if !pw.keep {
+		// An HTTP/1.0 client reads the body to the connection's end, as
+		// net/http serves it; one that asked to close gets that too.
+		h.SetConnectionClose()
+	}
+	pw.head = h.AppendBytes(make([]byte, 0, 512))
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(pw.park)
 }
 
-// finish ends a wait that saw no event; one that slipped in while the hub
-// was being told is still delivered.
-func (lp *longPoll) finish(bw *bufio.Writer) {
-	lp.s.unwatch(lp.w)
-	if lp.w.Stream {
-		return
-	}
-	select {
-	case we := <-lp.w.Sink:
-		if we.Err == nil && we.Event != nil {
-			lp.send(bw, we)
-		}
-	default:
-	}
-}
-
-// send writes one event as its own chunk and reports whether the client
-// took it.
-func (lp *longPoll) send(bw *bufio.Writer, we *actors.WatchEvent) bool {
-	lp.buf = we.Event.AppendJSON(lp.buf[:0], we.Event.At, false)
-	if lp.conn != nil {
-		if err := lp.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil {
-			return false
-		}
-	}
-	if _, err := bw.Write(lp.buf); err != nil {
-		return false
-	}
-	return bw.Flush() == nil
-}
-
-func (s *Server) unwatch(w *actors.Watch) {
-	s.send(s.pids.Hub, &actors.Unwatch{ID: w.ID})
+func (s *Server) unwatch(id uint64) {
+	s.send(s.pids.Hub, &actors.Unwatch{ID: id})
 }

@@ -52,21 +52,22 @@ func (u *hubUnderTest) watch(id uint64, path string, c int, opts ...watchOpt) ch
 	if !m.Stream {
 		c++ // a one-shot needs room for the acknowledgment and its event
 	}
-	m.Sink = make(chan *actors.WatchEvent, c)
+	sink := make(chan *actors.WatchEvent, c)
+	m.Sink = actors.ChanSink(sink)
 	u.send(m)
 	// Every registration is answered at once, by an error that ends it or by
 	// an acknowledgment, taken here so tests read what follows it.
 	select {
-	case we := <-m.Sink:
+	case we := <-sink:
 		if we.Err != nil {
-			m.Sink <- we
+			sink <- we
 		} else if we.Event != nil {
 			panic("first delivery is an event, not the acknowledgment")
 		}
 	case <-time.After(guard):
 		panic("watch neither answered nor acknowledged")
 	}
-	return m.Sink
+	return sink
 }
 
 // count asks the hub; since the mailbox is FIFO per sender, the answer also

@@ -24,7 +24,7 @@ func BenchmarkFanout10k(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		for i := range msgs {
-			msgs[i] = actors.Watch{ID: uint64(i + 1), Path: "/foo", Sink: sinks[i]}
+			msgs[i] = actors.Watch{ID: uint64(i + 1), Path: "/foo", Sink: actors.ChanSink(sinks[i])}
 			h.Watch(&msgs[i])
 		}
 		idx++
@@ -52,7 +52,7 @@ func BenchmarkFanout10kStreams(b *testing.B) {
 	sinks := make([]chan *actors.WatchEvent, n)
 	for i := range sinks {
 		sinks[i] = make(chan *actors.WatchEvent, 1)
-		h.Watch(&actors.Watch{ID: uint64(i + 1), Path: "/foo", Stream: true, Sink: sinks[i]})
+		h.Watch(&actors.Watch{ID: uint64(i + 1), Path: "/foo", Stream: true, Sink: actors.ChanSink(sinks[i])})
 	}
 	idx := uint64(3)
 	b.ReportAllocs()
@@ -74,7 +74,7 @@ func BenchmarkApplyDeepKey(b *testing.B) {
 	h.Reset(3)
 	for i := range 10000 {
 		h.Watch(&actors.Watch{ID: uint64(i + 1), Path: "/other", Recursive: i%2 == 0,
-			Sink: make(chan *actors.WatchEvent, 1)})
+			Sink: make(actors.ChanSink, 1)})
 	}
 	batches := make([][]*actors.Event, 1024)
 	next := len(batches)

@@ -74,16 +74,17 @@ func watch(h *Hub, id uint64, path string, c int, opts ...watchOpt) chan *actors
 	if !m.Stream {
 		c++ // a one-shot needs room for the acknowledgment and its event
 	}
-	m.Sink = make(chan *actors.WatchEvent, c)
+	sink := make(chan *actors.WatchEvent, c)
+	m.Sink = actors.ChanSink(sink)
 	at := h.Index()
 	h.Watch(m)
 	// A watch is first acknowledged with the indexes its response headers
 	// show (unless an error ends it at once); take the acknowledgment here so
 	// each test reads only what follows.
 	select {
-	case we := <-m.Sink:
+	case we := <-sink:
 		if we.Err != nil {
-			m.Sink <- we // the answer that ends the watch: leave it for the test
+			sink <- we // the answer that ends the watch: leave it for the test
 			break
 		}
 		if we.Event != nil || we.EtcdIndex != at || we.HistoryStart != h.HistoryStart() {
@@ -92,7 +93,7 @@ func watch(h *Hub, id uint64, path string, c int, opts ...watchOpt) chan *actors
 	default:
 		panic("watch neither answered nor acknowledged")
 	}
-	return m.Sink
+	return sink
 }
 
 // next takes the delivery waiting in sink; the hub delivers synchronously,

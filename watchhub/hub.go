@@ -53,7 +53,7 @@ type watcher struct {
 	// wanted below next has been delivered.
 	next      uint64
 	etcdIndex uint64 // the store's index when it registered
-	sink      chan *actors.WatchEvent
+	sink      actors.WatchSink
 
 	pos        int  // slot in its path's list, while registered
 	registered bool // in byPath
@@ -121,13 +121,8 @@ func (h *Hub) clearedError(asked uint64) *actors.Error {
 }
 
 // trySend never blocks: a full sink is the caller's to handle.
-func trySend(sink chan *actors.WatchEvent, we *actors.WatchEvent) bool {
-	select {
-	case sink <- we:
-		return true
-	default:
-		return false
-	}
+func trySend(sink actors.WatchSink, we *actors.WatchEvent) bool {
+	return sink.Deliver(we)
 }
 
 func (h *Hub) add(w *watcher) {
