@@ -151,6 +151,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		return nil
 	}
+	ln = listenReady(ln, s.log)
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
 	err := s.srv.Serve(ln)

@@ -1,0 +1,160 @@
+package httpfront
+
+import (
+	"net"
+	"sync"
+	"syscall"
+
+	"github.com/rs/zerolog"
+)
+
+// readyListener hands fasthttp a connection only once its first bytes have
+// arrived. fasthttp gives every accepted connection a goroutine and buffers
+// while it waits for a request; a client that opens thousands of connections
+// and then sends one watch on each (as long-poll watchers do) would pay that
+// for every idle one. Here a connection waits in an epoll set instead (a
+// socket and a map entry), and fasthttp sees it when there is a request.
+type readyListener struct {
+	net.Listener
+	log  zerolog.Logger
+	epfd int
+
+	ready chan net.Conn
+	done  chan struct{}
+
+	mu      sync.Mutex
+	closed  bool
+	waiting map[int32]net.Conn // by file descriptor
+}
+
+// listenReady wraps ln; where epoll cannot be had it returns ln itself.
+func listenReady(ln net.Listener, log zerolog.Logger) net.Listener {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		log.Warn().Err(err).Msg("no epoll: idle connections are served as accepted")
+		return ln
+	}
+	r := &readyListener{Listener: ln, log: log, epfd: fd, ready: make(chan net.Conn, 1024),
+		done: make(chan struct{}), waiting: make(map[int32]net.Conn)}
+	go r.accept()
+	go r.poll()
+	return r
+}
+
+func (r *readyListener) accept() {
+	defer close(r.ready)
+	for {
+		c, err := r.Listener.Accept()
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		r.park(c)
+	}
+}
+
+// park puts c in the epoll set, or straight through if that fails.
+func (r *readyListener) park(c net.Conn) {
+	sc, ok := c.(syscall.Conn)
+	var fd int32 = -1
+	if ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			_ = raw.Control(func(f uintptr) { fd = int32(f) })
+		}
+	}
+	if fd >= 0 {
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			c.Close()
+			return
+		}
+		r.waiting[fd] = c
+		r.mu.Unlock()
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: fd}
+		if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev); err == nil {
+			return
+		}
+		r.mu.Lock()
+		delete(r.waiting, fd)
+		r.mu.Unlock()
+	}
+	r.handOver(c)
+}
+
+func (r *readyListener) handOver(c net.Conn) {
+	select {
+	case r.ready <- c:
+	case <-r.done:
+		c.Close()
+	}
+}
+
+// poll hands over every connection with something to read (a request, or
+// the hang-up that fasthttp will then notice).
+func (r *readyListener) poll() {
+	events := make([]syscall.EpollEvent, 256)
+	for {
+		n, err := syscall.EpollWait(r.epfd, events, 200)
+		select {
+		case <-r.done:
+			return
+		default:
+		}
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			r.log.Warn().Err(err).Msg("epoll wait failed: idle connections wait for shutdown")
+			return
+		}
+		for _, ev := range events[:n] {
+			r.mu.Lock()
+			c := r.waiting[ev.Fd]
+			delete(r.waiting, ev.Fd)
+			r.mu.Unlock()
+			if c == nil {
+				continue
+			}
+			_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, int(ev.Fd), nil)
+			r.handOver(c)
+		}
+	}
+}
+
+// Accept returns the next connection that has bytes to read.
+func (r *readyListener) Accept() (net.Conn, error) {
+	c, ok := <-r.ready
+	if !ok {
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+
+// Close stops accepting and closes every connection still waiting.
+func (r *readyListener) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	waiting := r.waiting
+	r.waiting = nil
+	r.mu.Unlock()
+	close(r.done)
+	err := r.Listener.Close()
+	for _, c := range waiting {
+		c.Close()
+	}
+	// The poller leaves within its wait; the epoll fd goes with the process
+	// only if closed here after it, so close it once it is surely done.
+	go func() {
+		for range r.ready {
+		}
+		syscall.Close(r.epfd)
+	}()
+	return err
+}
