@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/etcdv2/server/actors/system"
@@ -21,12 +20,6 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "etcdv2:", err)
 		os.Exit(2)
-	}
-	if os.Getenv("GOGC") == "" {
-		// The heap is small next to the machines this runs on, and every
-		// request allocates a little: collecting a quarter as often buys
-		// throughput (measured: +13% puts at 50 connections) for some RSS.
-		debug.SetGCPercent(400)
 	}
 	m, err := system.Start(cfg)
 	if err != nil {
