@@ -42,13 +42,13 @@ func listenReady(ln net.Listener, log zerolog.Logger) net.Listener {
 }
 
 func (r *readyListener) accept() {
-	defer close(r.ready)
 	for {
 		c, err := r.Listener.Accept()
 		if err != nil {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				continue
 			}
+			r.Close() // a listener that cannot accept is done
 			return
 		}
 		r.park(c)
@@ -65,26 +65,33 @@ func (r *readyListener) park(c net.Conn) {
 		}
 	}
 	if fd >= 0 {
+		// Under the lock: the poller closes the epoll set under it too.
 		r.mu.Lock()
 		if r.closed {
 			r.mu.Unlock()
 			c.Close()
 			return
 		}
-		r.waiting[fd] = c
-		r.mu.Unlock()
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: fd}
 		if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev); err == nil {
+			r.waiting[fd] = c
+			r.mu.Unlock()
 			return
 		}
-		r.mu.Lock()
-		delete(r.waiting, fd)
 		r.mu.Unlock()
 	}
 	r.handOver(c)
 }
 
+// handOver queues c for Accept; after Close it closes c instead. The ready
+// channel is never closed: Accept learns of the end from done.
 func (r *readyListener) handOver(c net.Conn) {
+	select {
+	case <-r.done:
+		c.Close()
+		return
+	default:
+	}
 	select {
 	case r.ready <- c:
 	case <-r.done:
@@ -95,6 +102,11 @@ func (r *readyListener) handOver(c net.Conn) {
 // poll hands over every connection with something to read (a request, or
 // the hang-up that fasthttp will then notice).
 func (r *readyListener) poll() {
+	defer func() {
+		r.mu.Lock()
+		syscall.Close(r.epfd)
+		r.mu.Unlock()
+	}()
 	events := make([]syscall.EpollEvent, 256)
 	for {
 		n, err := syscall.EpollWait(r.epfd, events, 200)
@@ -113,24 +125,26 @@ func (r *readyListener) poll() {
 		for _, ev := range events[:n] {
 			r.mu.Lock()
 			c := r.waiting[ev.Fd]
-			delete(r.waiting, ev.Fd)
-			r.mu.Unlock()
-			if c == nil {
-				continue
+			if c != nil {
+				delete(r.waiting, ev.Fd)
+				_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, int(ev.Fd), nil)
 			}
-			_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, int(ev.Fd), nil)
-			r.handOver(c)
+			r.mu.Unlock()
+			if c != nil {
+				r.handOver(c)
+			}
 		}
 	}
 }
 
 // Accept returns the next connection that has bytes to read.
 func (r *readyListener) Accept() (net.Conn, error) {
-	c, ok := <-r.ready
-	if !ok {
+	select {
+	case c := <-r.ready:
+		return c, nil
+	case <-r.done:
 		return nil, net.ErrClosed
 	}
-	return c, nil
 }
 
 // Close stops accepting and closes every connection still waiting.
@@ -149,12 +163,12 @@ func (r *readyListener) Close() error {
 	for _, c := range waiting {
 		c.Close()
 	}
-	// The poller leaves within its wait; the epoll fd goes with the process
-	// only if closed here after it, so close it once it is surely done.
-	go func() {
-		for range r.ready {
+	for {
+		select {
+		case c := <-r.ready:
+			c.Close()
+		default:
+			return err // the poller closes the epoll set as it leaves
 		}
-		syscall.Close(r.epfd)
-	}()
-	return err
+	}
 }

@@ -33,6 +33,7 @@ func TestReadyListenerHandsOverOnlyReadableConnections(t *testing.T) {
 			accepted <- c
 		}
 	}()
+
 	idle := make([]net.Conn, 5)
 	for i := range idle {
 		if idle[i], err = net.Dial("tcp", inner.Addr().String()); err != nil {
