@@ -142,3 +142,17 @@ func BenchmarkLoad1M(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 }
+
+// BenchmarkSnapshot200k times a snapshot of a 200k-key queue: the tree
+// stalls for this long every --snapshot-count entries.
+func BenchmarkSnapshot200k(b *testing.B) {
+	s := NewStore()
+	for i := 0; i < 200000; i++ {
+		s.Apply(&actors.Command{Op: actors.OpCreate, Unique: true, Path: "/queue", Value: "0123456789012345678901234567890123456789012345678901234567890123"})
+	}
+	s.Snapshot()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = s.Snapshot()
+	}
+}

@@ -48,7 +48,7 @@ func (s *Store) counters() []*uint64 {
 
 // Snapshot serializes the whole store.
 func (s *Store) Snapshot() []byte {
-	b := make([]byte, 0, 64+48*len(s.nodes))
+	b := make([]byte, 0, max(64+48*len(s.nodes), s.snapSize+s.snapSize/8))
 	b = append(b, snapMagic...)
 	b = append(b, snapVersion)
 	b = binary.AppendUvarint(b, s.index)
@@ -60,7 +60,9 @@ func (s *Store) Snapshot() []byte {
 	for _, k := range *s.root.kids {
 		b = appendSnapNode(b, k)
 	}
-	return appendCRC(b)
+	b = appendCRC(b)
+	s.snapSize = len(b)
+	return b
 }
 
 func appendCRC(b []byte) []byte {

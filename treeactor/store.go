@@ -10,6 +10,9 @@ type Store struct {
 	ttl   ttlHeap
 	index uint64
 	stats actors.StoreStats
+	// snapSize is the last snapshot's length: the next one is sized from it,
+	// so a big tree is written into one allocation instead of doubling into it.
+	snapSize int
 
 	// With journal set (the actor sets it) every change also lands in events
 	// and hints, which the actor drains after each batch.
