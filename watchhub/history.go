@@ -44,8 +44,6 @@ func (h *history) push(i uint64, e *actors.Event) (dropped bool) {
 // last is the newest index held (first-1 when empty).
 func (h *history) last() uint64 { return h.first + uint64(h.n) - 1 }
 
-// has reports whether index i is held.
-func (h *history) has(i uint64) bool { return h.n > 0 && i >= h.first && i <= h.last() }
 
 // at returns the event of index i, which must be held (nil: bootstrap).
 func (h *history) at(i uint64) *actors.Event {
