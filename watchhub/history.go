@@ -44,7 +44,6 @@ func (h *history) push(i uint64, e *actors.Event) (dropped bool) {
 // last is the newest index held (first-1 when empty).
 func (h *history) last() uint64 { return h.first + uint64(h.n) - 1 }
 
-
 // at returns the event of index i, which must be held (nil: bootstrap).
 func (h *history) at(i uint64) *actors.Event {
 	return h.ring[(h.head+int(i-h.first))%len(h.ring)]
