@@ -57,14 +57,7 @@ func (r *readyListener) accept() {
 
 // park puts c in the epoll set, or straight through if that fails.
 func (r *readyListener) park(c net.Conn) {
-	sc, ok := c.(syscall.Conn)
-	var fd int32 = -1
-	if ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			_ = raw.Control(func(f uintptr) { fd = int32(f) })
-		}
-	}
-	if fd >= 0 {
+	if fd := socketOf(c); fd >= 0 {
 		// Under the lock: the poller closes the epoll set under it too.
 		r.mu.Lock()
 		if r.closed {
@@ -72,9 +65,9 @@ func (r *readyListener) park(c net.Conn) {
 			c.Close()
 			return
 		}
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: fd}
-		if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev); err == nil {
-			r.waiting[fd] = c
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
+		if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err == nil {
+			r.waiting[int32(fd)] = c
 			r.mu.Unlock()
 			return
 		}
