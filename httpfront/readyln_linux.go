@@ -22,13 +22,16 @@ type readyListener struct {
 	ready chan net.Conn
 	done  chan struct{}
 
+	in *intake // serves long polls itself; nil: everything goes to fasthttp
+
 	mu      sync.Mutex
 	closed  bool
 	waiting map[int32]net.Conn // by file descriptor
 }
 
-// listenReady wraps ln; where epoll cannot be had it returns ln itself.
-func listenReady(ln net.Listener, log zerolog.Logger) net.Listener {
+// listenReady wraps ln; where epoll cannot be had it returns ln itself. With
+// a server, long polls that arrive whole are served by its intake.
+func listenReady(ln net.Listener, log zerolog.Logger, s *Server) net.Listener {
 	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		log.Warn().Err(err).Msg("no epoll: idle connections are served as accepted")
@@ -36,6 +39,9 @@ func listenReady(ln net.Listener, log zerolog.Logger) net.Listener {
 	}
 	r := &readyListener{Listener: ln, log: log, epfd: fd, ready: make(chan net.Conn, 1024),
 		done: make(chan struct{}), waiting: make(map[int32]net.Conn)}
+	if s != nil {
+		r.in = newIntake(s, r)
+	}
 	go r.accept()
 	go r.poll()
 	return r
@@ -55,7 +61,8 @@ func (r *readyListener) accept() {
 	}
 }
 
-// park puts c in the epoll set, or straight through if that fails.
+// park puts c in the epoll set, or straight through if that fails: a new
+// connection, or one whose response is complete, to wait for a request.
 func (r *readyListener) park(c net.Conn) {
 	if fd := socketOf(c); fd >= 0 {
 		// Under the lock: the poller closes the epoll set under it too.
@@ -123,7 +130,7 @@ func (r *readyListener) poll() {
 				_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, int(ev.Fd), nil)
 			}
 			r.mu.Unlock()
-			if c != nil {
+			if c != nil && (r.in == nil || !r.in.offer(c, int(ev.Fd))) {
 				r.handOver(c)
 			}
 		}

@@ -18,7 +18,7 @@ func TestReadyListenerHandsOverOnlyReadableConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := listenReady(inner, zerolog.Nop())
+	ln := listenReady(inner, zerolog.Nop(), nil)
 	if _, ok := ln.(*readyListener); !ok {
 		t.Fatal("no epoll listener on linux")
 	}

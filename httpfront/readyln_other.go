@@ -9,4 +9,4 @@ import (
 )
 
 // listenReady serves connections as accepted where epoll is not available.
-func listenReady(ln net.Listener, _ zerolog.Logger) net.Listener { return ln }
+func listenReady(ln net.Listener, _ zerolog.Logger, _ *Server) net.Listener { return ln }

@@ -79,6 +79,13 @@ type Server struct {
 	mu       sync.Mutex
 	closed   bool
 	lns      []net.Listener
+	rearm    func(net.Conn) // puts a connection back to wait for its next request; nil: fasthttp serves it
+}
+
+func (s *Server) rearmer() func(net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rearm
 }
 
 // New makes a front end; call Serve to start answering.
@@ -151,7 +158,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		return nil
 	}
-	ln = listenReady(ln, s.log)
+	ln = listenReady(ln, s.log, s)
+	// Connections whose long poll is over wait for their next request in
+	// the first listener's epoll set, whichever listener they came from.
+	if r, ok := ln.(interface{ park(net.Conn) }); ok && s.rearm == nil {
+		s.rearm = r.park
+	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
 	err := s.srv.Serve(ln)

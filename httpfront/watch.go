@@ -93,8 +93,7 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 		h.SetConnectionClose()
 	}
 	pw.head = h.AppendBytes(make([]byte, 0, 512))
-	ctx.HijackSetNoResponse(true)
-	ctx.Hijack(pw.park)
+	hijack(ctx, pw.park)
 }
 
 func (s *Server) unwatch(id uint64) {

@@ -250,8 +250,9 @@ func (pw *parkedWatch) finishLocked(how ending) {
 	pw.conn = nil
 }
 
-// handBack gives a connection whose response is complete back to fasthttp,
-// which serves the client's next request on it, or closes it.
+// handBack gives a connection whose response is complete back to wait for
+// the client's next request: in the ready listener's epoll set, or with
+// fasthttp, which serves it or closes it.
 func (pw *parkedWatch) handBack(c net.Conn) {
 	if c == nil {
 		return
@@ -260,7 +261,13 @@ func (pw *parkedWatch) handBack(c net.Conn) {
 		c.Close()
 		return
 	}
-	if len(pw.lead) > 0 {
+	if len(pw.lead) == 0 {
+		if rearm := pw.lot.s.rearmer(); rearm != nil {
+			rearm(c)
+			return
+		}
+	} else {
+		// Bytes already read would not wake the epoll set.
 		c = &leadConn{Conn: c, lead: pw.lead}
 		pw.lead = nil
 	}

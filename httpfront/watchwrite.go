@@ -130,9 +130,15 @@ func (pw *parkedWatch) tryWrite(b []byte) (int, error) {
 	if pw.fd < 0 {
 		return 0, nil
 	}
+	return writeNow(pw.fd, b)
+}
+
+// writeNow writes to the non-blocking socket fd what it takes without
+// waiting.
+func writeNow(fd int, b []byte) (int, error) {
 	total := 0
 	for total < len(b) {
-		n, err := syscall.Write(pw.fd, b[total:])
+		n, err := syscall.Write(fd, b[total:])
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -146,20 +152,26 @@ func (pw *parkedWatch) tryWrite(b []byte) (int, error) {
 	return total, nil
 }
 
+// writeWithin writes b to c, waiting at most d, and leaves c with no write
+// deadline, as writes that never wait need.
+func writeWithin(c net.Conn, b []byte, d time.Duration) error {
+	err := c.SetWriteDeadline(time.Now().Add(d))
+	if err == nil {
+		_, err = c.Write(b)
+	}
+	if err == nil {
+		err = c.SetWriteDeadline(time.Time{})
+	}
+	return err
+}
+
 // slowWrite writes out, which the client could not take at once, waiting up
 // to streamWriteTimeout, then whatever came meanwhile, until the watch has
 // nothing left; then the writers have it again.
 func (pw *parkedWatch) slowWrite(c net.Conn, out []byte, final bool) {
 	var buf []byte
 	for {
-		err := c.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		if err == nil {
-			_, err = c.Write(out)
-		}
-		if err == nil {
-			// Writes that never wait must not meet an old deadline.
-			err = c.SetWriteDeadline(time.Time{})
-		}
+		err := writeWithin(c, out, streamWriteTimeout)
 		pw.mu.Lock()
 		switch {
 		case pw.state != parked:

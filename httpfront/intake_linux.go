@@ -1,0 +1,216 @@
+package httpfront
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+)
+
+// intakeHead is the longest request head the intake takes; a longer one
+// goes to fasthttp, whose own limit is ReadBufferSize.
+const intakeHead = 4096
+
+// intakeWorkers serve the intake's queue. Each waits for the hub's
+// acknowledgment of one watch at a time, so a few keep the hub busy.
+const intakeWorkers = 4
+
+type intakeJob struct {
+	c  net.Conn
+	fd int
+}
+
+// intake is a ready listener's server of long polls (see intake.go).
+type intake struct {
+	s    *Server
+	r    *readyListener
+	jobs chan intakeJob
+	peek [intakeHead]byte // the poller's
+
+	served atomic.Uint64 // requests the intake answered or parked
+}
+
+func newIntake(s *Server, r *readyListener) *intake {
+	in := &intake{s: s, r: r, jobs: make(chan intakeJob, 1024)}
+	for range intakeWorkers {
+		go in.work()
+	}
+	return in
+}
+
+// offer takes c, whose socket fd has bytes to read, if they look like a
+// whole long poll; the poller hands c to fasthttp otherwise.
+func (in *intake) offer(c net.Conn, fd int) bool {
+	n := peek(fd, in.peek[:])
+	if n <= 0 || wholeWatch(in.peek[:n]) == 0 {
+		return false
+	}
+	select {
+	case in.jobs <- intakeJob{c, fd}:
+		return true
+	case <-in.r.done:
+		c.Close()
+		return true
+	}
+}
+
+// peek copies what the socket holds into b without taking it; 0 when there
+// is nothing, or an error (which fasthttp then meets on its own).
+func peek(fd int, b []byte) int {
+	for {
+		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return 0
+		}
+		return int(n)
+	}
+}
+
+var (
+	getKeys   = []byte("GET /v2/keys")
+	http11    = []byte(" HTTP/1.1")
+	waitParam = []byte("wait=")
+	crlf      = []byte("\r\n")
+	headEnd   = []byte("\r\n\r\n")
+)
+
+// wholeWatch returns the length of the request head that b is, when b is
+// exactly one HTTP/1.1 GET of /v2/keys that mentions wait= and nothing
+// after it; else 0. The handler decides what the request really is.
+func wholeWatch(b []byte) int {
+	if !bytes.HasPrefix(b, getKeys) {
+		return 0
+	}
+	end := bytes.Index(b, headEnd)
+	if end < 0 || end+len(headEnd) != len(b) {
+		return 0
+	}
+	line, _, _ := bytes.Cut(b, crlf)
+	if !bytes.HasSuffix(line, http11) || !bytes.Contains(line, waitParam) {
+		return 0
+	}
+	return len(b)
+}
+
+// intakeWorker is one worker's context and buffers, reused request after
+// request.
+type intakeWorker struct {
+	in   *intake
+	ctx  fasthttp.RequestCtx
+	conn intakeConn
+	buf  [intakeHead]byte
+	rd   bytes.Reader
+	br   *bufio.Reader
+	out  bytes.Buffer
+	bw   *bufio.Writer
+}
+
+func (in *intake) work() {
+	w := &intakeWorker{in: in}
+	w.br = bufio.NewReaderSize(&w.rd, intakeHead)
+	w.bw = bufio.NewWriterSize(&w.out, 1024)
+	for {
+		select {
+		case j := <-in.jobs:
+			w.serve(j.c, j.fd)
+		case <-in.r.done:
+			for {
+				select {
+				case j := <-in.jobs:
+					j.c.Close()
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// serve answers the request waiting on c, or hands c to fasthttp unread.
+func (w *intakeWorker) serve(c net.Conn, fd int) {
+	n := peek(fd, w.buf[:])
+	if n <= 0 || wholeWatch(w.buf[:n]) == 0 || !w.parse(w.buf[:n]) {
+		w.in.r.handOver(c)
+		return
+	}
+	// Now take the bytes: nobody else reads this socket meanwhile.
+	if got, err := syscall.Read(fd, w.buf[:n]); err != nil || got != n {
+		c.Close()
+		return
+	}
+	w.in.served.Add(1)
+	ctx := &w.ctx
+	ctx.Response.Reset()
+	w.conn = intakeConn{Conn: c}
+	ctx.Init2(&w.conn, fasthttpLogger{w.in.s.log}, false)
+	w.in.s.handle(ctx)
+	park := w.conn.park
+	w.conn = intakeConn{}
+	if park != nil {
+		park(c)
+		return
+	}
+	w.answer(c, fd)
+}
+
+// parse reads the head into the worker's context and says whether the
+// intake can serve it: a plain GET with no body that keeps its connection.
+func (w *intakeWorker) parse(head []byte) bool {
+	req := &w.ctx.Request
+	req.Reset()
+	w.rd.Reset(head)
+	w.br.Reset(&w.rd)
+	h := &req.Header
+	if h.Read(w.br) != nil {
+		return false
+	}
+	// -2 is fasthttp's "no Content-Length": a GET without a body.
+	cl := h.ContentLength()
+	return h.IsGet() && h.IsHTTP11() && !h.ConnectionClose() && (cl == 0 || cl == -2) &&
+		len(h.Peek(fasthttp.HeaderTransferEncoding)) == 0 && len(h.Peek(fasthttp.HeaderExpect)) == 0
+}
+
+// answer writes a response the handler completed (an event already in the
+// history, an error) and puts c back to wait for the next request.
+func (w *intakeWorker) answer(c net.Conn, fd int) {
+	resp := &w.ctx.Response
+	w.out.Reset()
+	w.bw.Reset(&w.out)
+	if resp.Write(w.bw) != nil || w.bw.Flush() != nil {
+		c.Close()
+		return
+	}
+	closeAfter := resp.ConnectionClose()
+	out := w.out.Bytes()
+	sent, err := writeNow(fd, out)
+	switch {
+	case err != nil:
+		c.Close()
+	case sent < len(out):
+		rest := append([]byte(nil), out[sent:]...)
+		go w.in.finishWrite(c, rest, closeAfter)
+	case closeAfter:
+		c.Close()
+	default:
+		w.in.r.park(c)
+	}
+}
+
+// finishWrite writes what a client could not take at once, then waits for
+// its next request (or closes).
+func (in *intake) finishWrite(c net.Conn, rest []byte, closeAfter bool) {
+	err := writeWithin(c, rest, streamWriteTimeout)
+	if err != nil || closeAfter {
+		c.Close()
+		return
+	}
+	in.r.park(c)
+}

@@ -1,0 +1,176 @@
+package httpfront
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/etcdv2/server/actors"
+)
+
+// intakeOf returns the intake of h's listener.
+func intakeOf(h *harness) *intake {
+	h.t.Helper()
+	var ln net.Listener
+	h.waitFor("the server to take its listener", func() bool {
+		h.srv.mu.Lock()
+		defer h.srv.mu.Unlock()
+		if len(h.srv.lns) > 0 {
+			ln = h.srv.lns[0]
+		}
+		return ln != nil
+	})
+	r, ok := ln.(*readyListener)
+	if !ok || r.in == nil {
+		h.t.Fatal("the harness listener has no intake")
+	}
+	return r.in
+}
+
+var dateLine = regexp.MustCompile(`(?m)^Date: [^\r]*\r$`)
+
+// exchange sends req on a new connection, whole or in two writes (the
+// first of which the intake leaves to fasthttp, as an incomplete head), and
+// returns the answer's bytes with its Date blanked.
+func (h *harness) exchange(req string, split bool) string {
+	h.t.Helper()
+	conn, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		h.t.Fatal(err)
+	}
+	first := req
+	if split {
+		first = req[:10]
+	}
+	if _, err := io.WriteString(conn, first); err != nil {
+		h.t.Fatal(err)
+	}
+	if split {
+		time.Sleep(50 * time.Millisecond) // the poller sees the first part alone
+		if _, err := io.WriteString(conn, req[10:]); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	var raw bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(conn, &raw))
+	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		h.t.Fatalf("%q: %v", req, err)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		h.t.Fatalf("%q: body: %v", req, err)
+	}
+	return dateLine.ReplaceAllString(raw.String(), "Date: -\r")
+}
+
+// Whatever the intake answers at once, it answers byte for byte as fasthttp
+// does; only whole heads of plain HTTP/1.1 GETs mentioning wait= are its.
+func TestIntakeAnswersAsFasthttp(t *testing.T) {
+	cleared := actors.NewError(actors.EcodeEventIndexCleared, "the requested history has been cleared [1008/8]", 2007)
+	h := newHarness(t, withWatch(func(w *actors.Watch) {
+		w.Sink.Deliver(&actors.WatchEvent{Err: cleared, EtcdIndex: 2007, HistoryStart: 1008})
+	}))
+	in := intakeOf(h)
+	cases := []struct {
+		req    string
+		intake bool
+	}{
+		{"GET /v2/keys/w?wait=true&waitIndex=8 HTTP/1.1\r\nHost: t\r\n\r\n", true},
+		{"GET /v2/keys/w?wait=true&waitIndex=x HTTP/1.1\r\nHost: t\r\n\r\n", true},
+		{"GET /v2/keys/w?wait=maybe HTTP/1.1\r\nHost: t\r\nUser-Agent: x\r\n\r\n", true},
+		{"GET /v2/keys/a/../b?wait=true HTTP/1.1\r\nHost: t\r\n\r\n", true},
+		{"GET /v2/keys/a?wait=false HTTP/1.1\r\nHost: t\r\n\r\n", true},
+		{"GET /v2/keys/%zz?wait=true HTTP/1.1\r\nHost: t\r\n\r\n", true},
+		{"GET /v2/keys/w?wait=true&waitIndex=8 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", false},
+		{"GET /v2/keys/w?wait=true&waitIndex=8 HTTP/1.0\r\n\r\n", false},
+		{"GET /v2/keys/w?wait=true&waitIndex=8 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc", false},
+		{"GET /v2/keys/a HTTP/1.1\r\nHost: t\r\n\r\n", false},
+	}
+	for _, c := range cases {
+		before := in.served.Load()
+		whole := h.exchange(c.req, false)
+		if got := in.served.Load() - before; got != map[bool]uint64{true: 1}[c.intake] {
+			t.Errorf("%q: the intake served %d, want intake=%v", c.req, got, c.intake)
+		}
+		before = in.served.Load()
+		split := h.exchange(c.req, true)
+		if got := in.served.Load() - before; got != 0 {
+			t.Errorf("%q sent in two parts: the intake served it", c.req)
+		}
+		if whole != split {
+			t.Errorf("%q:\n whole %q\n split %q", c.req, whole, split)
+		}
+	}
+}
+
+// A connection the intake served waits in the epoll set between requests:
+// it serves a read (through fasthttp) and another watch (through the
+// intake), with no goroutine of its own while the watches are parked.
+func TestIntakeKeepsConnectionsAlive(t *testing.T) {
+	h := newHarness(t)
+	in := intakeOf(h)
+	conn, br, resp := h.rawWatch("/v2/keys/w?wait=true")
+	if resp.StatusCode != 200 || in.served.Load() != 1 {
+		t.Fatalf("status %d, intake served %d", resp.StatusCode, in.served.Load())
+	}
+	_, sink := h.sink(1)
+	sink.Deliver(&actors.WatchEvent{Event: testEvent(8), EtcdIndex: 7})
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != eventJSON(8) {
+		t.Fatalf("body %q %v", b, err)
+	}
+	if _, err := io.WriteString(conn, "GET /v2/keys/a HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(r2.Body); err != nil || r2.StatusCode != 404 {
+		t.Fatalf("read after the watch: %d %q %v", r2.StatusCode, b, err)
+	}
+	if _, err := io.WriteString(conn, "GET /v2/keys/w?wait=true&waitIndex=9 HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	r3, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil || r3.StatusCode != 200 {
+		t.Fatalf("second watch: %v", err)
+	}
+	// The read left the connection with fasthttp, which serves it on: the
+	// second watch comes through fasthttp's hijacking.
+	if n := in.served.Load(); n != 1 {
+		t.Errorf("intake served %d, want 1", n)
+	}
+	_, sink3 := h.sink(2)
+	sink3.Deliver(&actors.WatchEvent{Event: testEvent(9), EtcdIndex: 7})
+	if b, err := io.ReadAll(r3.Body); err != nil || string(b) != eventJSON(9) {
+		t.Fatalf("second body %q %v", b, err)
+	}
+	// Back in the epoll set after a parked watch: the intake takes the next.
+	if _, err := io.WriteString(conn, "GET /v2/keys/w?wait=true&waitIndex=10 HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	r4, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil || r4.StatusCode != 200 {
+		t.Fatalf("third watch: %v", err)
+	}
+	if n := in.served.Load(); n != 2 {
+		t.Errorf("intake served %d, want 2", n)
+	}
+	w4, sink4 := h.sink(3)
+	if w4.SinceIndex != 10 {
+		t.Errorf("third watch %+v", w4)
+	}
+	sink4.Deliver(&actors.WatchEvent{Event: testEvent(10), EtcdIndex: 7})
+	if b, err := io.ReadAll(r4.Body); err != nil || string(b) != eventJSON(10) {
+		t.Fatalf("third body %q %v", b, err)
+	}
+}
