@@ -42,35 +42,50 @@ func newIntake(s *Server, r *readyListener) *intake {
 	return in
 }
 
+type offerResult uint8
+
+const (
+	offerTaken    offerResult = iota // the intake serves it
+	offerNothing                     // nothing to read after all: c waits on
+	offerDeclined                    // fasthttp's
+)
+
 // offer takes c, whose socket fd has bytes to read, if they look like a
-// whole long poll; the poller hands c to fasthttp otherwise.
-func (in *intake) offer(c net.Conn, fd int) bool {
+// whole long poll.
+func (in *intake) offer(c net.Conn, fd int) offerResult {
 	n := peek(fd, in.peek[:])
-	if n <= 0 || wholeWatch(in.peek[:n]) == 0 {
-		return false
+	switch {
+	case n < 0:
+		return offerNothing
+	case n == 0 || wholeWatch(in.peek[:n]) == 0:
+		return offerDeclined
 	}
 	select {
 	case in.jobs <- intakeJob{c, fd}:
-		return true
 	case <-in.r.done:
+		in.r.drop(c, fd)
 		c.Close()
-		return true
 	}
+	return offerTaken
 }
 
-// peek copies what the socket holds into b without taking it; 0 when there
-// is nothing, or an error (which fasthttp then meets on its own).
+// peek copies what the socket holds into b without taking it: -1 when
+// there is nothing yet, 0 at the end (or an error, which fasthttp then meets
+// on its own).
 func peek(fd int, b []byte) int {
 	for {
 		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		if errno == syscall.EINTR {
+		switch errno {
+		case 0:
+			return int(n)
+		case syscall.EINTR:
 			continue
-		}
-		if errno != 0 {
+		case syscall.EAGAIN:
+			return -1
+		default:
 			return 0
 		}
-		return int(n)
 	}
 }
 
@@ -125,6 +140,7 @@ func (in *intake) work() {
 			for {
 				select {
 				case j := <-in.jobs:
+					in.r.drop(j.c, j.fd)
 					j.c.Close()
 				default:
 					return
@@ -138,12 +154,12 @@ func (in *intake) work() {
 func (w *intakeWorker) serve(c net.Conn, fd int) {
 	n := peek(fd, w.buf[:])
 	if n <= 0 || wholeWatch(w.buf[:n]) == 0 || !w.parse(w.buf[:n]) {
-		w.in.r.handOver(c)
+		w.in.r.handOver(c, fd)
 		return
 	}
 	// Now take the bytes: nobody else reads this socket meanwhile.
 	if got, err := syscall.Read(fd, w.buf[:n]); err != nil || got != n {
-		c.Close()
+		w.in.closeConn(c, fd)
 		return
 	}
 	w.in.served.Add(1)
@@ -185,32 +201,35 @@ func (w *intakeWorker) answer(c net.Conn, fd int) {
 	w.out.Reset()
 	w.bw.Reset(&w.out)
 	if resp.Write(w.bw) != nil || w.bw.Flush() != nil {
-		c.Close()
+		w.in.closeConn(c, fd)
 		return
 	}
 	closeAfter := resp.ConnectionClose()
 	out := w.out.Bytes()
 	sent, err := writeNow(fd, out)
 	switch {
-	case err != nil:
-		c.Close()
+	case err != nil || (closeAfter && sent == len(out)):
+		w.in.closeConn(c, fd)
 	case sent < len(out):
 		rest := append([]byte(nil), out[sent:]...)
-		go w.in.finishWrite(c, rest, closeAfter)
-	case closeAfter:
-		c.Close()
+		go w.in.finishWrite(c, fd, rest, closeAfter)
 	default:
-		w.in.r.park(c)
+		w.in.r.rearm(c, fd)
 	}
 }
 
 // finishWrite writes what a client could not take at once, then waits for
 // its next request (or closes).
-func (in *intake) finishWrite(c net.Conn, rest []byte, closeAfter bool) {
+func (in *intake) finishWrite(c net.Conn, fd int, rest []byte, closeAfter bool) {
 	err := writeWithin(c, rest, streamWriteTimeout)
 	if err != nil || closeAfter {
-		c.Close()
+		in.closeConn(c, fd)
 		return
 	}
-	in.r.park(c)
+	in.r.rearm(c, fd)
+}
+
+func (in *intake) closeConn(c net.Conn, fd int) {
+	in.r.drop(c, fd)
+	c.Close()
 }

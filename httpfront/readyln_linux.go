@@ -8,12 +8,14 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// readyListener hands fasthttp a connection only once its first bytes have
-// arrived. fasthttp gives every accepted connection a goroutine and buffers
-// while it waits for a request; a client that opens thousands of connections
-// and then sends one watch on each (as long-poll watchers do) would pay that
-// for every idle one. Here a connection waits in an epoll set instead (a
-// socket and a map entry), and fasthttp sees it when there is a request.
+// readyListener keeps the server's connections in one epoll set while they
+// wait: for their first request, for their next one after a long poll, and
+// while a long poll is parked (for its client's hang-up). fasthttp gives
+// every connection it holds a goroutine and buffers; here a waiting
+// connection costs a socket and a table entry. A connection is registered
+// once, edge-triggered, for its whole stay, so moving between waiting, being
+// served and being parked costs no system call; only handing it to fasthttp
+// takes it out of the set.
 type readyListener struct {
 	net.Listener
 	log  zerolog.Logger
@@ -22,12 +24,33 @@ type readyListener struct {
 	ready chan net.Conn
 	done  chan struct{}
 
-	in *intake // serves long polls itself; nil: everything goes to fasthttp
+	in *intake // serves long polls itself; nil: every request goes to fasthttp
 
-	mu      sync.Mutex
-	closed  bool
-	waiting map[int32]net.Conn // by file descriptor
+	mu     sync.Mutex
+	closed bool
+	conns  map[int32]*waiter // by file descriptor
 }
+
+// waiter is a connection in the set.
+type waiter struct {
+	c     net.Conn
+	fd    int32
+	state waitState
+	input bool         // bytes came while busy or parked: serve them once idle
+	hup   bool         // the peer hung up while busy
+	pw    *parkedWatch // while parked
+}
+
+// epollET is EPOLLET, which package syscall spells as a negative int.
+const epollET = uint32(1) << 31
+
+type waitState uint8
+
+const (
+	wIdle   waitState = iota // waiting for a request
+	wBusy                    // the intake or a watch writer has it
+	wParked                  // a parked long poll's connection
+)
 
 // listenReady wraps ln; where epoll cannot be had it returns ln itself. With
 // a server, long polls that arrive whole are served by its intake.
@@ -38,7 +61,7 @@ func listenReady(ln net.Listener, log zerolog.Logger, s *Server) net.Listener {
 		return ln
 	}
 	r := &readyListener{Listener: ln, log: log, epfd: fd, ready: make(chan net.Conn, 1024),
-		done: make(chan struct{}), waiting: make(map[int32]net.Conn)}
+		done: make(chan struct{}), conns: make(map[int32]*waiter)}
 	if s != nil {
 		r.in = newIntake(s, r)
 	}
@@ -57,35 +80,52 @@ func (r *readyListener) accept() {
 			r.Close() // a listener that cannot accept is done
 			return
 		}
-		r.park(c)
+		if !r.add(c, wIdle, nil) {
+			r.handOver(c, -1)
+		}
 	}
 }
 
-// park puts c in the epoll set, or straight through if that fails: a new
-// connection, or one whose response is complete, to wait for a request.
-func (r *readyListener) park(c net.Conn) {
-	if fd := socketOf(c); fd >= 0 {
-		// Under the lock: the poller closes the epoll set under it too.
-		r.mu.Lock()
-		if r.closed {
-			r.mu.Unlock()
-			c.Close()
-			return
-		}
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
-		if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err == nil {
-			r.waiting[int32(fd)] = c
-			r.mu.Unlock()
-			return
-		}
-		r.mu.Unlock()
+// add registers c in the set in state st; false if that cannot be done (c
+// is then still the caller's), or after Close (c is closed).
+func (r *readyListener) add(c net.Conn, st waitState, pw *parkedWatch) bool {
+	fd := socketOf(c)
+	if fd < 0 {
+		return false
 	}
-	r.handOver(c)
+	w := &waiter{c: c, fd: int32(fd), state: st, pw: pw}
+	// Under the lock: the poller closes the epoll set under it too, and an
+	// event may come as soon as the socket is in the set.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		c.Close()
+		return true
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
+	if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return false
+	}
+	r.conns[int32(fd)] = w
+	return true
 }
 
-// handOver queues c for Accept; after Close it closes c instead. The ready
-// channel is never closed: Accept learns of the end from done.
-func (r *readyListener) handOver(c net.Conn) {
+// find returns c's entry; r.mu is held.
+func (r *readyListener) find(c net.Conn, fd int) *waiter {
+	if fd < 0 {
+		return nil
+	}
+	if w := r.conns[int32(fd)]; w != nil && w.c == c {
+		return w
+	}
+	return nil
+}
+
+// handOver gives c to fasthttp (through Accept), out of the set; after Close
+// it closes c instead. The ready channel is never closed: Accept learns of
+// the end from done.
+func (r *readyListener) handOver(c net.Conn, fd int) {
+	r.drop(c, fd)
 	select {
 	case <-r.done:
 		c.Close()
@@ -99,8 +139,90 @@ func (r *readyListener) handOver(c net.Conn) {
 	}
 }
 
-// poll hands over every connection with something to read (a request, or
-// the hang-up that fasthttp will then notice).
+// rearm puts c, whose response is complete, back to wait for its next
+// request; a request that came meanwhile is served at once.
+func (r *readyListener) rearm(c net.Conn, fd int) {
+	r.mu.Lock()
+	w := r.find(c, fd)
+	if w == nil {
+		r.mu.Unlock()
+		if !r.add(c, wIdle, nil) {
+			r.handOver(c, -1)
+		}
+		return
+	}
+	w.state, w.pw = wIdle, nil
+	serve := w.input || w.hup
+	w.input, w.hup = false, false
+	if serve {
+		w.state = wBusy
+	}
+	r.mu.Unlock()
+	if serve {
+		r.serve(c, fd)
+	}
+}
+
+// parked marks pw's connection as a parked long poll, whose hang-up ends
+// it; pw.mu is held.
+func (r *readyListener) parked(pw *parkedWatch) {
+	r.mu.Lock()
+	w := r.find(pw.conn, pw.fd)
+	if w == nil {
+		// A connection fasthttp served: it joins the set now.
+		r.mu.Unlock()
+		r.add(pw.conn, wParked, pw)
+		return
+	}
+	w.state, w.pw = wParked, pw
+	gone := w.hup
+	w.hup = false
+	r.mu.Unlock()
+	if gone {
+		// pw.mu is held: end it from elsewhere, as an event would.
+		go pw.hangUp()
+	}
+}
+
+// unparked marks pw's connection busy again: its watch is over and its
+// writer decides what comes next (rearm or close); pw.mu is held.
+func (r *readyListener) unparked(pw *parkedWatch) {
+	r.mu.Lock()
+	if w := r.find(pw.conn, pw.fd); w != nil && w.pw == pw {
+		w.state, w.pw = wBusy, nil
+	}
+	r.mu.Unlock()
+}
+
+// drop takes c out of the set: before it closes (its descriptor may be
+// reused at once), or when fasthttp is to serve it.
+func (r *readyListener) drop(c net.Conn, fd int) {
+	r.mu.Lock()
+	if w := r.find(c, fd); w != nil {
+		delete(r.conns, w.fd)
+		_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	}
+	r.mu.Unlock()
+}
+
+// serve hands c, which has something to read, to the intake or fasthttp;
+// c is busy. An event that found nothing to read leaves it waiting.
+func (r *readyListener) serve(c net.Conn, fd int) {
+	if r.in == nil {
+		r.handOver(c, fd)
+		return
+	}
+	switch r.in.offer(c, fd) {
+	case offerTaken:
+	case offerNothing:
+		r.rearm(c, fd)
+	default:
+		r.handOver(c, fd)
+	}
+}
+
+// poll serves every connection that becomes readable while idle, and ends
+// parked watches whose clients hang up.
 func (r *readyListener) poll() {
 	defer func() {
 		r.mu.Lock()
@@ -108,6 +230,7 @@ func (r *readyListener) poll() {
 		r.mu.Unlock()
 	}()
 	events := make([]syscall.EpollEvent, 256)
+	const gone = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
 	for {
 		n, err := syscall.EpollWait(r.epfd, events, 200)
 		select {
@@ -123,15 +246,29 @@ func (r *readyListener) poll() {
 			return
 		}
 		for _, ev := range events[:n] {
+			var c net.Conn
+			var pw *parkedWatch
 			r.mu.Lock()
-			c := r.waiting[ev.Fd]
-			if c != nil {
-				delete(r.waiting, ev.Fd)
-				_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, int(ev.Fd), nil)
+			w := r.conns[ev.Fd]
+			switch {
+			case w == nil:
+			case w.state == wIdle:
+				w.state = wBusy
+				c = w.c
+			case w.state == wBusy:
+				w.input = w.input || ev.Events&syscall.EPOLLIN != 0
+				w.hup = w.hup || ev.Events&gone != 0
+			case ev.Events&gone != 0:
+				pw = w.pw
+			default:
+				w.input = true // the next request, sent early
 			}
 			r.mu.Unlock()
-			if c != nil && (r.in == nil || !r.in.offer(c, int(ev.Fd))) {
-				r.handOver(c)
+			switch {
+			case c != nil:
+				r.serve(c, int(ev.Fd))
+			case pw != nil:
+				pw.hangUp()
 			}
 		}
 	}
@@ -147,7 +284,8 @@ func (r *readyListener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops accepting and closes every connection still waiting.
+// Close stops accepting and closes every connection waiting for a request;
+// parked watches end with the server's shutdown.
 func (r *readyListener) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -155,8 +293,13 @@ func (r *readyListener) Close() error {
 		return nil
 	}
 	r.closed = true
-	waiting := r.waiting
-	r.waiting = nil
+	var waiting []net.Conn
+	for fd, w := range r.conns {
+		if w.state == wIdle {
+			waiting = append(waiting, w.c)
+			delete(r.conns, fd)
+		}
+	}
 	r.mu.Unlock()
 	close(r.done)
 	err := r.Listener.Close()

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -79,13 +80,22 @@ type Server struct {
 	mu       sync.Mutex
 	closed   bool
 	lns      []net.Listener
-	rearm    func(net.Conn) // puts a connection back to wait for its next request; nil: fasthttp serves it
+	table    atomic.Value // connTable: where connections wait between requests, if anywhere
 }
 
-func (s *Server) rearmer() func(net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rearm
+// connTable is the epoll set where connections wait between requests and
+// parked watches wait for their clients' hang-ups (readyln_linux.go).
+type connTable interface {
+	rearm(c net.Conn, fd int) // c's response is complete: wait for its next request
+	parked(pw *parkedWatch)   // pw.conn is a parked watch's now; pw.mu is held
+	unparked(pw *parkedWatch) // pw's watch is over; pw.mu is held
+	drop(c net.Conn, fd int)  // c leaves: it closes, or fasthttp serves it
+}
+
+// conns returns the server's connection table; nil without one.
+func (s *Server) conns() connTable {
+	t, _ := s.table.Load().(connTable)
+	return t
 }
 
 // New makes a front end; call Serve to start answering.
@@ -161,8 +171,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	ln = listenReady(ln, s.log, s)
 	// Connections whose long poll is over wait for their next request in
 	// the first listener's epoll set, whichever listener they came from.
-	if r, ok := ln.(interface{ park(net.Conn) }); ok && s.rearm == nil {
-		s.rearm = r.park
+	if t, ok := ln.(connTable); ok && s.conns() == nil {
+		s.table.Store(t)
 	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()

@@ -15,7 +15,6 @@ import (
 type lot struct {
 	s     *Server
 	queue writeQueue
-	hup   *hangups
 
 	mu         sync.Mutex
 	head, tail *parkedWatch
@@ -29,7 +28,6 @@ func (s *Server) parking() *lot {
 	s.parkOnce.Do(func() {
 		l := &lot{s: s}
 		l.queue.cond.L = &l.queue.mu
-		l.hup = newHangups(l)
 		s.park = l
 		go l.sweep()
 		for range watchWriters() {

@@ -42,7 +42,6 @@ type parkedWatch struct {
 	conn      net.Conn
 	fd        int    // conn's socket, for writes that never wait; -1: none
 	lead      []byte // bytes the client sent after its request, handed back with the connection
-	hupTok    uint64 // its token in lot.hup while watched for a hang-up
 
 	// Guarded by lot.mu: the lot's list, in deadline order.
 	deadline   int64
@@ -146,7 +145,9 @@ func (pw *parkedWatch) park(c net.Conn) {
 		pw.mu.Unlock()
 		return
 	}
-	pw.lot.hup.watch(pw)
+	if t := pw.lot.s.conns(); t != nil {
+		t.parked(pw)
+	}
 	hand := pw.flushLocked(nil, false)
 	pw.mu.Unlock()
 	pw.handBack(hand)
@@ -200,7 +201,7 @@ func (pw *parkedWatch) end(how ending) {
 	pw.unwatchLocked()
 	pw.mu.Unlock()
 	if how == endClose && hand != nil {
-		hand.Close()
+		pw.closeConn(hand)
 		hand = nil
 	}
 	pw.handBack(hand)
@@ -237,7 +238,7 @@ func (pw *parkedWatch) finishLocked(how ending) {
 	pw.state = done
 	pw.clearPending()
 	pw.lot.remove(pw)
-	pw.lot.hup.forget(pw)
+	pw.unparkLocked()
 	if pw.conn == nil {
 		return
 	}
@@ -246,8 +247,35 @@ func (pw *parkedWatch) finishLocked(how ending) {
 		pw.head = nil
 		pw.tryWrite(out)
 	}
-	pw.conn.Close()
+	pw.closeConn(pw.conn)
 	pw.conn = nil
+}
+
+// unparkLocked tells the connection table that pw's connection is no
+// longer a parked watch's.
+func (pw *parkedWatch) unparkLocked() {
+	if t := pw.lot.s.conns(); t != nil && pw.conn != nil {
+		t.unparked(pw)
+	}
+}
+
+// closeConn closes c, pw's connection, out of the connection table.
+func (pw *parkedWatch) closeConn(c net.Conn) {
+	if t := pw.lot.s.conns(); t != nil {
+		t.drop(c, pw.fd)
+	}
+	c.Close()
+}
+
+// hangUp ends a watch whose client is gone.
+func (pw *parkedWatch) hangUp() {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	if pw.state != parked {
+		return
+	}
+	pw.lot.s.log.Debug().Uint64("watch", pw.id).Msg("watch client hung up")
+	pw.failLocked()
 }
 
 // handBack gives a connection whose response is complete back to wait for
@@ -258,15 +286,18 @@ func (pw *parkedWatch) handBack(c net.Conn) {
 		return
 	}
 	if !pw.keep || pw.lot.closing() {
-		c.Close()
+		pw.closeConn(c)
 		return
 	}
-	if len(pw.lead) == 0 {
-		if rearm := pw.lot.s.rearmer(); rearm != nil {
-			rearm(c)
-			return
-		}
-	} else {
+	t := pw.lot.s.conns()
+	if len(pw.lead) == 0 && t != nil {
+		t.rearm(c, pw.fd)
+		return
+	}
+	if t != nil {
+		t.drop(c, pw.fd)
+	}
+	if len(pw.lead) > 0 {
 		// Bytes already read would not wake the epoll set.
 		c = &leadConn{Conn: c, lead: pw.lead}
 		pw.lead = nil

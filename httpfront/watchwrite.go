@@ -55,7 +55,7 @@ func (pw *parkedWatch) completeLocked() net.Conn {
 	pw.state = done
 	pw.clearPending()
 	pw.lot.remove(pw)
-	pw.lot.hup.forget(pw)
+	pw.unparkLocked()
 	pw.unwatchLocked()
 	c := pw.conn
 	pw.conn = nil
