@@ -17,19 +17,25 @@ import (
 // untouched.
 
 // intakeConn is the connection an intake context reports; a watch handled
-// there leaves its parking function in it instead of hijacking.
+// there is left in it to be parked, instead of hijacking, and renders its
+// headers into its buffer (which the intake reuses once they are written).
 type intakeConn struct {
 	net.Conn
-	park func(net.Conn)
+	pw   *parkedWatch
+	head []byte
 }
 
-// hijack has c parked by park once the handler returns: by fasthttp's
-// hijacking when fasthttp serves the request, by the intake when it does.
-func hijack(ctx *fasthttp.RequestCtx, park func(net.Conn)) {
+// parkAfter has pw's connection parked once the handler returns: by
+// fasthttp's hijacking when fasthttp serves the request, by the intake when
+// it does. head renders the response headers into the buffer given.
+func parkAfter(ctx *fasthttp.RequestCtx, pw *parkedWatch, head func([]byte) []byte) {
 	if ic, ok := ctx.Conn().(*intakeConn); ok {
-		ic.park = park
+		ic.head = head(ic.head[:0])
+		pw.head, pw.borrowed = ic.head, true
+		ic.pw = pw
 		return
 	}
+	pw.head = head(make([]byte, 0, 512))
 	ctx.HijackSetNoResponse(true)
-	ctx.Hijack(park)
+	ctx.Hijack(pw.park)
 }

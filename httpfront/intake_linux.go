@@ -165,13 +165,13 @@ func (w *intakeWorker) serve(c net.Conn, fd int) {
 	w.in.served.Add(1)
 	ctx := &w.ctx
 	ctx.Response.Reset()
-	w.conn = intakeConn{Conn: c}
+	w.conn.Conn = c
 	ctx.Init2(&w.conn, fasthttpLogger{w.in.s.log}, false)
 	w.in.s.handle(ctx)
-	park := w.conn.park
-	w.conn = intakeConn{}
-	if park != nil {
-		park(c)
+	pw := w.conn.pw
+	w.conn.Conn, w.conn.pw = nil, nil
+	if pw != nil {
+		pw.parkOn(c, fd, nil)
 		return
 	}
 	w.answer(c, fd)

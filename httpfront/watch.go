@@ -92,8 +92,7 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 		// net/http serves it; one that asked to close gets that too.
 		h.SetConnectionClose()
 	}
-	pw.head = h.AppendBytes(make([]byte, 0, 512))
-	hijack(ctx, pw.park)
+	parkAfter(ctx, pw, h.AppendBytes)
 }
 
 func (s *Server) unwatch(id uint64) {

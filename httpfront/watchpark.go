@@ -39,6 +39,7 @@ type parkedWatch struct {
 	pending   []*actors.WatchEvent
 	inline    [2]*actors.WatchEvent // pending's first room
 	head      []byte                // the response headers, until written
+	borrowed  bool                  // head is the intake's buffer: gone once park returns
 	conn      net.Conn
 	fd        int    // conn's socket, for writes that never wait; -1: none
 	lead      []byte // bytes the client sent after its request, handed back with the connection
@@ -135,8 +136,14 @@ func (pw *parkedWatch) clearPending() {
 // the watch in the lot and returns.
 func (pw *parkedWatch) park(c net.Conn) {
 	raw, lead := detach(c)
+	pw.parkOn(raw, socketOf(raw), lead)
+}
+
+// parkOn parks pw on its connection c, whose socket is fd (-1: none), with
+// the bytes lead that its client already sent after the request.
+func (pw *parkedWatch) parkOn(raw net.Conn, fd int, lead []byte) {
 	pw.mu.Lock()
-	pw.conn, pw.lead, pw.fd = raw, lead, socketOf(raw)
+	pw.conn, pw.lead, pw.fd = raw, lead, fd
 	pw.state = parked
 	if !pw.lot.add(pw) {
 		// Shutting down: the headers, an empty body, and the end.
@@ -244,7 +251,7 @@ func (pw *parkedWatch) finishLocked(how ending) {
 	}
 	if !pw.slow {
 		out := append(pw.head, lastChunk(pw.chunked)...)
-		pw.head = nil
+		pw.head, pw.borrowed = nil, false
 		pw.tryWrite(out)
 	}
 	pw.closeConn(pw.conn)

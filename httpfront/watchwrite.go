@@ -24,6 +24,8 @@ import (
 // next request. scratch is the caller's buffer for joining several pieces
 // (nil: allocate). pw.mu is held and pw is parked and not slow.
 func (pw *parkedWatch) flushLocked(scratch *[]byte, terminate bool) net.Conn {
+	borrowed := pw.borrowed && len(pw.head) > 0
+	pw.borrowed = false
 	out, final, joined := pw.renderLocked(scratch, terminate)
 	if len(out) == 0 {
 		return nil
@@ -36,8 +38,9 @@ func (pw *parkedWatch) flushLocked(scratch *[]byte, terminate bool) net.Conn {
 	}
 	if n < len(out) {
 		rest := out[n:]
-		if joined && scratch != nil {
-			rest = append([]byte(nil), rest...) // the scratch buffer is the caller's
+		if (joined && scratch != nil) || (borrowed && !joined) {
+			// The scratch buffer is the caller's; a borrowed head the intake's.
+			rest = append([]byte(nil), rest...)
 		}
 		pw.slow = true
 		go pw.slowWrite(pw.conn, rest, final)
