@@ -174,3 +174,71 @@ func TestIntakeKeepsConnectionsAlive(t *testing.T) {
 		t.Fatalf("third body %q %v", b, err)
 	}
 }
+
+// tableOf returns h's connection table.
+func tableOf(h *harness) *readyListener {
+	h.t.Helper()
+	return intakeOf(h).r
+}
+
+// waiting counts the connections in r's table, by state.
+func (r *readyListener) waiting() map[waitState]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := map[waitState]int{}
+	for _, w := range r.conns {
+		n[w.state]++
+	}
+	return n
+}
+
+// A request that comes while the intake's watch is parked waits in the
+// socket (the epoll set only notes it) and is served once the watch is
+// answered.
+func TestIntakeServesRequestSentWhileParked(t *testing.T) {
+	h := newHarness(t, withMaxWait(time.Hour))
+	in := intakeOf(h)
+	conn, br, resp := h.rawWatch("/v2/keys/w?wait=true")
+	_, sink := h.sink(1)
+	l := h.srv.parking()
+	h.waitFor("the watch parked", func() bool { return l.parked() == 1 })
+	if n := in.served.Load(); n != 1 {
+		t.Fatalf("intake served %d", n)
+	}
+	if got := in.r.waiting(); got[wParked] != 1 {
+		t.Fatalf("table %v, want one parked", got)
+	}
+	if _, err := io.WriteString(conn, "GET /v2/keys/b HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the event for those bytes comes while parked
+	sink.Deliver(&actors.WatchEvent{Event: testEvent(8), EtcdIndex: 7})
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != eventJSON(8) {
+		t.Fatalf("watch body %q %v", b, err)
+	}
+	r2, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatalf("the request sent while parked: %v", err)
+	}
+	if b, err := io.ReadAll(r2.Body); err != nil || r2.StatusCode != 404 || string(b) != `{"errorCode":100,"message":"Key not found","cause":"/b","index":7}`+"\n" {
+		t.Fatalf("its answer %d %q %v", r2.StatusCode, b, err)
+	}
+}
+
+// A connection whose client hangs up while it waits for its next request
+// leaves the table and is closed.
+func TestTableDropsConnectionsOfClientsGone(t *testing.T) {
+	h := newHarness(t, withWatch(func(w *actors.Watch) {
+		w.Sink.Deliver(ack(7))
+		w.Sink.Deliver(&actors.WatchEvent{Event: testEvent(5), EtcdIndex: 7})
+	}))
+	r := tableOf(h)
+	base := r.waiting()[wIdle]
+	conn, _, resp := h.rawWatch("/v2/keys/w?wait=true&waitIndex=5")
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != eventJSON(5) {
+		t.Fatalf("body %q %v", b, err)
+	}
+	h.waitFor("the connection back in the table", func() bool { return r.waiting()[wIdle] == base+1 })
+	conn.Close()
+	h.waitFor("the connection out of the table", func() bool { return r.waiting()[wIdle] == base })
+}
