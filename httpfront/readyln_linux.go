@@ -151,6 +151,13 @@ func (r *readyListener) rearm(c net.Conn, fd int) {
 		}
 		return
 	}
+	if r.closed {
+		// After Close nobody would serve or close it.
+		delete(r.conns, w.fd)
+		r.mu.Unlock()
+		c.Close()
+		return
+	}
 	w.state, w.pw = wIdle, nil
 	serve := w.input || w.hup
 	w.input, w.hup = false, false
