@@ -354,18 +354,27 @@ type response struct {
 	body   string
 }
 
-// do sends one raw request (the target exactly as given, no client-side
-// cleaning) and reads the whole answer.
-func (h *harness) do(method, target string, hdrs map[string]string, body string) *response {
+// dial connects to the server, with a deadline for the whole test's
+// exchange; the connection closes with the test.
+func (h *harness) dial() net.Conn {
 	h.t.Helper()
 	conn, err := net.Dial("tcp", h.addr)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	defer conn.Close()
+	h.t.Cleanup(func() { conn.Close() })
 	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		h.t.Fatal(err)
 	}
+	return conn
+}
+
+// do sends one raw request (the target exactly as given, no client-side
+// cleaning) and reads the whole answer.
+func (h *harness) do(method, target string, hdrs map[string]string, body string) *response {
+	h.t.Helper()
+	conn := h.dial()
+	defer conn.Close()
 	resp, err := roundTrip(conn, method, target, hdrs, body)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, target, err)

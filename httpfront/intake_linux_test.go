@@ -39,14 +39,8 @@ var dateLine = regexp.MustCompile(`(?m)^Date: [^\r]*\r$`)
 // returns the answer's bytes with its Date blanked.
 func (h *harness) exchange(req string, split bool) string {
 	h.t.Helper()
-	conn, err := net.Dial("tcp", h.addr)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	conn := h.dial()
 	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		h.t.Fatal(err)
-	}
 	first := req
 	if split {
 		first = req[:10]

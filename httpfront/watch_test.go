@@ -23,14 +23,7 @@ func eventJSON(i uint64) string { return string(testEvent(i).AppendJSON(nil, tes
 // openWatch sends a watch request and returns once its headers arrived.
 func (h *harness) openWatch(target string) (net.Conn, *http.Response, *bufio.Reader) {
 	h.t.Helper()
-	conn, err := net.Dial("tcp", h.addr)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { conn.Close() })
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		h.t.Fatal(err)
-	}
+	conn := h.dial()
 	resp, err := roundTrip(conn, "GET", target, nil, "")
 	if err != nil {
 		h.t.Fatalf("watch %s: %v", target, err)
@@ -200,14 +193,7 @@ func TestWatchHubSilentTimesOut(t *testing.T) {
 // headers, leaving the body to the caller.
 func (h *harness) rawWatch(target string) (net.Conn, *bufio.Reader, *http.Response) {
 	h.t.Helper()
-	conn, err := net.Dial("tcp", h.addr)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { conn.Close() })
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		h.t.Fatal(err)
-	}
+	conn := h.dial()
 	if _, err := io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
 		h.t.Fatal(err)
 	}
@@ -292,14 +278,7 @@ func TestParkedOneShotExactAnswer(t *testing.T) {
 
 func TestParkedOneShotHTTP10(t *testing.T) {
 	h := newHarness(t)
-	conn, err := net.Dial("tcp", h.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	conn := h.dial()
 	if _, err := io.WriteString(conn, "GET /v2/keys/w?wait=true HTTP/1.0\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -433,14 +412,7 @@ func TestParkedClientHangUpUnwatches(t *testing.T) {
 
 func TestParkedWatchWithRequestSentEarly(t *testing.T) {
 	h := newHarness(t, withMaxWait(time.Hour))
-	conn, err := net.Dial("tcp", h.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	conn := h.dial()
 	// The next request comes with the watch, before its answer.
 	if _, err := io.WriteString(conn, "GET /v2/keys/w?wait=true HTTP/1.1\r\nHost: test\r\n\r\nGET /v2/keys/b HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
 		t.Fatal(err)
