@@ -19,6 +19,12 @@ const intakeHead = 4096
 // acknowledgment of one watch at a time, so a few keep the hub busy.
 const intakeWorkers = 4
 
+// intakeQueue is how many long polls may wait for a worker: a crowd of
+// watchers attaching at once fits. Past it fasthttp serves them, so the
+// poller never waits for the workers (a hub that does not answer holds up
+// its watches, not the server's other connections).
+var intakeQueue = 8192
+
 type intakeJob struct {
 	c  net.Conn
 	fd int
@@ -35,7 +41,7 @@ type intake struct {
 }
 
 func newIntake(s *Server, r *readyListener) *intake {
-	in := &intake{s: s, r: r, jobs: make(chan intakeJob, 1024)}
+	in := &intake{s: s, r: r, jobs: make(chan intakeJob, intakeQueue)}
 	for range intakeWorkers {
 		go in.work()
 	}
@@ -62,11 +68,10 @@ func (in *intake) offer(c net.Conn, fd int) offerResult {
 	}
 	select {
 	case in.jobs <- intakeJob{c, fd}:
-	case <-in.r.done:
-		in.r.drop(c, fd)
-		c.Close()
+		return offerTaken
+	default:
+		return offerDeclined
 	}
-	return offerTaken
 }
 
 // peek copies what the socket holds into b without taking it: -1 when

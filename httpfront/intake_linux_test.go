@@ -236,3 +236,49 @@ func TestTableDropsConnectionsOfClientsGone(t *testing.T) {
 	conn.Close()
 	h.waitFor("the connection out of the table", func() bool { return r.waiting()[wIdle] == base })
 }
+
+// Long polls the intake's workers cannot take (here: a hub that never
+// answers holds them) go to fasthttp, and the server's other connections
+// are served meanwhile.
+func TestIntakeFullQueueHoldsUpNobody(t *testing.T) {
+	defer func(n int) { intakeQueue = n }(intakeQueue)
+	intakeQueue = 2
+	h := newHarness(t, silentHub(), withTimeout(2*time.Second))
+	in := intakeOf(h)
+	var conns []net.Conn
+	for range intakeWorkers + 2 + 3 {
+		c := h.dial()
+		if _, err := io.WriteString(c, "GET /v2/keys/w?wait=true HTTP/1.1\r\nHost: t\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	h.waitFor("every watch registered", func() bool {
+		n := 0
+		for _, m := range h.hub.all() {
+			if _, ok := m.(*actors.Watch); ok {
+				n++
+			}
+		}
+		return n == len(conns)
+	})
+	if n := in.served.Load(); n > uint64(intakeWorkers+2) {
+		t.Errorf("intake took %d, more than its workers and queue", n)
+	}
+	start := time.Now()
+	r := h.get("/version")
+	if r.status != 200 || time.Since(start) > time.Second {
+		t.Errorf("/version while the watches wait: %d after %v", r.status, time.Since(start))
+	}
+	// Every watch times out as etcd's do, whoever served it.
+	for _, c := range conns {
+		resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: "GET"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 500 || !bytes.Contains(b, []byte(`"errorCode":300`)) {
+			t.Errorf("timed-out watch: %d %s", resp.StatusCode, b)
+		}
+	}
+}
