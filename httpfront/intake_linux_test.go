@@ -282,3 +282,40 @@ func TestIntakeFullQueueHoldsUpNobody(t *testing.T) {
 		}
 	}
 }
+
+// Whatever bytes a connection starts with, the intake's checks neither
+// panic nor take a request that is not one whole GET head mentioning wait=.
+func FuzzIntakeHead(f *testing.F) {
+	for _, s := range []string{
+		"GET /v2/keys/w?wait=true HTTP/1.1\r\nHost: t\r\n\r\n",
+		"GET /v2/keys/w?wait=true HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"GET /v2/keys/w?wait=true HTTP/1.1\r\nContent-Length: 2\r\n\r\n",
+		"GET /v2/keys/w?wait=true HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"GET /v2/keys/w?wait=true HTTP/1.0\r\n\r\n",
+		"GET /v2/keys/w?wait=true HTTP/1.1\r\nConnection: close\r\n\r\n",
+		"GET /v2/keys/w?wait=true HTTP/1.1\r\nHost: t\r\n",
+		"GET /v2/keys\r\n\r\n",
+		"PUT /v2/keys/w?wait=true HTTP/1.1\r\n\r\n",
+		"GET /v2/keys/w?wait=true HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n",
+		"GET /v2/keys/w?wait=true HTTP/1.1\r\n\x00: \r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n := wholeWatch(b)
+		if n == 0 {
+			return
+		}
+		if n != len(b) || !bytes.HasPrefix(b, getKeys) || !bytes.HasSuffix(b, headEnd) || bytes.Index(b, headEnd) != len(b)-len(headEnd) {
+			t.Fatalf("took %q", b)
+		}
+		w := &intakeWorker{}
+		w.br = bufio.NewReaderSize(&w.rd, intakeHead)
+		if w.parse(b) {
+			h := &w.ctx.Request.Header
+			if !h.IsGet() || !h.IsHTTP11() || h.ConnectionClose() {
+				t.Fatalf("parsed %q as one of the intake's", b)
+			}
+		}
+	})
+}
