@@ -93,6 +93,9 @@ type Reset struct {
 	EtcdIndex uint64
 	RaftIndex uint64
 	RaftTerm  uint64
+	// Snapshot: the tree was loaded from a snapshot, so the events up to
+	// EtcdIndex are real but unknown here (not a store's bootstrap).
+	Snapshot bool
 }
 
 // TakeSnapshot (raftactor → treeactor) asks for the tree's state after

@@ -145,7 +145,7 @@ func (a *treeActor) restore(ctx actor.Context, m *actors.Restore) {
 	a.deps.Log.Info().Uint64("raftIndex", m.Index).Uint64("etcdIndex", s.Index()).
 		Int("keys", s.Len()).Int("deadlines", len(s.ttl)).Msg("tree restored")
 	if hub := a.deps.PIDs.Hub; hub != nil {
-		ctx.Send(hub, &actors.Reset{EtcdIndex: s.Index(), RaftIndex: m.Index, RaftTerm: m.Term})
+		ctx.Send(hub, &actors.Reset{EtcdIndex: s.Index(), RaftIndex: m.Index, RaftTerm: m.Term, Snapshot: len(m.Data) > 0})
 	}
 	if wheel := a.deps.PIDs.Wheel; wheel != nil {
 		ctx.Send(wheel, &actors.ForgetDeadlines{})

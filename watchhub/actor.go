@@ -64,7 +64,11 @@ func (a *hubActor) Receive(ctx actor.Context) {
 		}
 	case *actors.Reset:
 		a.hub.SetRaft(m.RaftIndex, m.RaftTerm)
-		a.hub.Reset(m.EtcdIndex)
+		if m.Snapshot {
+			a.hub.Restore(m.EtcdIndex)
+		} else {
+			a.hub.Reset(m.EtcdIndex)
+		}
 	case *retry:
 		a.armed = false
 		if a.hub.Retry() == 0 {

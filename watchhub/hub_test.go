@@ -442,6 +442,25 @@ func TestResetAtStartIsLenient(t *testing.T) {
 	wantEvent(t, s, 101)
 }
 
+// A member restarting from a snapshot no longer has the events up to it:
+// a watch asking for one is cleared, never answered with a later event.
+func TestRestoreAtStartClearsWhatTheSnapshotHolds(t *testing.T) {
+	h := New(zerolog.Nop(), 0)
+	h.Restore(8)
+	wantCleared(t, watch(h, 1, "/k", 1, since(3)), "the requested history has been cleared [9/3]", 8)
+	wantCleared(t, watch(h, 2, "/k", 1, since(8)), "the requested history has been cleared [9/8]", 8)
+	s := watch(h, 3, "/k", 1, since(9))
+	wantCount(t, h, 1)
+	h.Apply([]*actors.Event{set(9, "/k"), set(10, "/k")})
+	wantEvent(t, s, 9)
+	if got := h.HistoryStart(); got != 9 {
+		t.Fatalf("history start %d, want 9", got)
+	}
+	// Running, a restore is a Reset.
+	h.Restore(20)
+	wantCleared(t, watch(h, 4, "/k", 1, since(10)), "the requested history has been cleared [21/10]", 20)
+}
+
 func TestResetClearsWhatItSkipped(t *testing.T) {
 	h := newTestHub(0)
 	h.Apply([]*actors.Event{set(4, "/k"), set(5, "/k")})

@@ -1,7 +1,8 @@
 package watchhub
 
 // Reset says the tree now stands at index n, replaced by a snapshot (or, the
-// first time, loaded at start-up): the history is void.
+// first time, starting without one; Restore starts from one): the history
+// is void.
 //
 // etcd keeps its watchers across a recovery and lets them silently miss
 // whatever the snapshot skipped. Here a watcher still waiting for an index
@@ -42,4 +43,21 @@ func (h *Hub) Reset(n uint64) {
 			h.markLagging(w)
 		}
 	}
+}
+
+// Restore is Reset for a tree loaded from a snapshot at index n. Running, it
+// is Reset. At start-up the events up to n are real ones this member no
+// longer has (etcd would still hold the last of them in its snapshot): the
+// history starts empty after n, and a watch asking at or below n gets 401,
+// never a later event that would skip the ones it asked for.
+func (h *Hub) Restore(n uint64) {
+	if h.started {
+		h.Reset(n)
+		return
+	}
+	h.started = true
+	h.hist.clear()
+	h.index = n
+	h.trimmed = true
+	h.log.Info().Uint64("index", n).Bool("start", true).Msg("watch history starts after the snapshot")
 }
