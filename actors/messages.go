@@ -94,8 +94,10 @@ type Reset struct {
 	RaftIndex uint64
 	RaftTerm  uint64
 	// Snapshot: the tree was loaded from a snapshot, so the events up to
-	// EtcdIndex are real but unknown here (not a store's bootstrap).
+	// EtcdIndex are real ones (not a store's bootstrap); History holds the
+	// last of them the snapshot kept, oldest first, the newest at EtcdIndex.
 	Snapshot bool
+	History  []*Event
 }
 
 // TakeSnapshot (raftactor → treeactor) asks for the tree's state after

@@ -15,6 +15,9 @@ type Deps struct {
 	// Fail stops the member: the tree met a command it cannot apply or a
 	// snapshot it cannot read, and going on would let replicas diverge.
 	Fail func(error)
+	// History is how many of its last events the tree keeps in its
+	// snapshots for the hub (the watch history's size; 0: none).
+	History int
 }
 
 // Props makes the tree actor's props.
@@ -33,6 +36,7 @@ type treeActor struct {
 func newTreeActor(d Deps) *treeActor {
 	s := NewStore()
 	s.SetJournal(true)
+	s.KeepEvents(d.History)
 	return &treeActor{deps: d, store: s}
 }
 
@@ -140,12 +144,14 @@ func (a *treeActor) restore(ctx actor.Context, m *actors.Restore) {
 		return
 	}
 	s.SetJournal(true)
+	s.KeepEvents(a.deps.History)
 	a.store = s
 	a.applied, a.term = m.Index, m.Term
 	a.deps.Log.Info().Uint64("raftIndex", m.Index).Uint64("etcdIndex", s.Index()).
 		Int("keys", s.Len()).Int("deadlines", len(s.ttl)).Msg("tree restored")
 	if hub := a.deps.PIDs.Hub; hub != nil {
-		ctx.Send(hub, &actors.Reset{EtcdIndex: s.Index(), RaftIndex: m.Index, RaftTerm: m.Term, Snapshot: len(m.Data) > 0})
+		ctx.Send(hub, &actors.Reset{EtcdIndex: s.Index(), RaftIndex: m.Index, RaftTerm: m.Term,
+			Snapshot: len(m.Data) > 0, History: s.RecentEvents()})
 	}
 	if wheel := a.deps.PIDs.Wheel; wheel != nil {
 		ctx.Send(wheel, &actors.ForgetDeadlines{})

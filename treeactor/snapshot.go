@@ -9,7 +9,7 @@ import (
 	"github.com/etcdv2/server/actors"
 )
 
-// The snapshot format, version 1:
+// The snapshot format, version 2:
 //
 //	"v2tree" version(1 byte)
 //	uvarint etcd index, uvarint × 15 counters (StoreStats order, no watchers)
@@ -18,14 +18,18 @@ import (
 //	    name (uvarint length + bytes), flags (bit 0: directory),
 //	    uvarint created, uvarint modified, varint expiration,
 //	    then a directory's uvarint child count and children, or a file's value
+//	uvarint number of recent events, each as actors.Event.AppendBinary
+//	    writes it, oldest first, the newest at the etcd index
 //	crc32c of everything before it, 4 bytes little-endian
+//
+// Version 1 is the same without the events.
 //
 // Names are relative to the parent, so paths are stored once per component;
 // children keep the tree's order, so a restored tree snapshots to the same
 // bytes.
 const (
 	snapMagic   = "v2tree"
-	snapVersion = 1
+	snapVersion = 2
 	flagIsDir   = 1
 )
 
@@ -59,6 +63,11 @@ func (s *Store) Snapshot() []byte {
 	b = binary.AppendUvarint(b, uint64(len(*s.root.kids)))
 	for _, k := range *s.root.kids {
 		b = appendSnapNode(b, k)
+	}
+	evs := s.recent.all()
+	b = binary.AppendUvarint(b, uint64(len(evs)))
+	for _, e := range evs {
+		b = e.AppendBinary(b)
 	}
 	b = appendCRC(b)
 	s.snapSize = len(b)
@@ -105,7 +114,8 @@ func RestoreStore(data []byte) (*Store, error) {
 	if crc32.Checksum(body, crcTable) != sum {
 		return nil, ErrCorruptSnapshot
 	}
-	if body[len(snapMagic)] != snapVersion {
+	version := body[len(snapMagic)]
+	if version != 1 && version != snapVersion {
 		return nil, ErrCorruptSnapshot
 	}
 	r := actors.NewReader(body[len(snapMagic)+1:])
@@ -163,11 +173,35 @@ func RestoreStore(data []byte) (*Store, error) {
 			n.setValue(r.String())
 		}
 	}
-	if r.Bad() || r.Rest() != 0 || len(stack) != 0 || uint64(s.Len()) != total {
+	if r.Bad() || len(stack) != 0 || uint64(s.Len()) != total {
+		return nil, ErrCorruptSnapshot
+	}
+	if version >= 2 && !s.readRecent(&r) {
+		return nil, ErrCorruptSnapshot
+	}
+	if r.Rest() != 0 {
 		return nil, ErrCorruptSnapshot
 	}
 	s.ttl.init()
 	return s, nil
+}
+
+// readRecent reads the snapshot's recent events: consecutive indexes, the
+// newest at the store's index. They are kept until KeepEvents says how many.
+func (s *Store) readRecent(r *actors.Reader) bool {
+	n := r.Uvarint()
+	if r.Bad() || n > uint64(r.Rest()) || n > s.index {
+		return false
+	}
+	s.recent.keep(int(n))
+	for i := range n {
+		e := r.ReadEvent()
+		if e == nil || e.Index != s.index-n+1+i {
+			return false
+		}
+		s.recent.add(e)
+	}
+	return true
 }
 
 func validName(name string) bool {

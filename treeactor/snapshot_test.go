@@ -2,6 +2,7 @@ package treeactor
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 	"time"
 
@@ -38,6 +39,45 @@ func richStore(t testing.TB) *Store {
 	s.AppendGet(nil, "/missing", false, false, now)
 	checkInvariants(t, s)
 	return s
+}
+
+// The last events go with the snapshot, as many as the store keeps, with
+// everything a watcher is shown (and the removed paths it is matched by).
+func TestSnapshotKeepsRecentEvents(t *testing.T) {
+	s := NewStore()
+	s.KeepEvents(4)
+	var evs []*actors.Event
+	for _, c := range []*actors.Command{
+		set("/a", "1"), dir(set("/d", "")), set("/d/k", "2"), ttl(set("/t", "3"), time.Hour),
+		cas("/a", "4", "1", 0), with(del("/d"), func(c *actors.Command) { c.Recursive = true }),
+	} {
+		ev, err := s.Apply(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	r, err := RestoreStore(s.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := r.RecentEvents(), evs[2:]
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("event %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if d := got[len(got)-1]; d.Action != actors.ActionDelete || len(d.Removed) != 2 {
+		t.Errorf("the directory's delete %+v", d)
+	}
+	// Keeping fewer keeps the newest.
+	r.KeepEvents(1)
+	if evs := r.RecentEvents(); len(evs) != 1 || evs[0].Index != s.Index() {
+		t.Errorf("after KeepEvents(1): %+v", evs)
+	}
 }
 
 func TestSnapshotRoundTrip(t *testing.T) {
@@ -126,29 +166,53 @@ func withCRC(body []byte) []byte {
 }
 
 func TestSnapshotStructuralChecks(t *testing.T) {
-	head := func() []byte {
-		b := append([]byte(snapMagic), snapVersion, 5) // index 5
-		return append(b, make([]byte, 15)...)          // counters
+	head := func(version byte) []byte {
+		b := append([]byte(snapMagic), version, 5) // index 5
+		return append(b, make([]byte, 15)...)      // counters
 	}
 	file := func(b []byte, name string) []byte {
 		b = append(b, byte(len(name)))
 		b = append(b, name...)
 		return append(b, 0, 1, 1, 0, 1, 'v') // file, created 1, modified 1, permanent, value "v"
 	}
-	cases := map[string][]byte{
-		"duplicate name": file(file(append(head(), 2, 2), "a"), "a"),
-		"slash in name":  file(append(head(), 1, 1), "a/b"),
-		"dot name":       file(append(head(), 1, 1), ".."),
-		"count too high": file(append(head(), 2, 1), "a"),
-		"trailing bytes": append(file(append(head(), 1, 1), "a"), 0),
-		"bad version":    file(append(append([]byte(snapMagic), 9, 5), append(make([]byte, 15), 1, 1)...), "a"),
+	event := func(i uint64) []byte {
+		return (&actors.Event{Action: actors.ActionSet, Index: i, Node: &actors.Node{Key: "/a", Value: "v"}}).AppendBinary(nil)
 	}
+	v1 := file(append(head(1), 1, 1), "a")
+	v2 := func(events ...[]byte) []byte {
+		b := append(file(append(head(2), 1, 1), "a"), byte(len(events)))
+		for _, e := range events {
+			b = append(b, e...)
+		}
+		return b
+	}
+	cases := map[string][]byte{
+		"duplicate name":         file(file(append(head(1), 2, 2), "a"), "a"),
+		"slash in name":          file(append(head(1), 1, 1), "a/b"),
+		"dot name":               file(append(head(1), 1, 1), ".."),
+		"count too high":         file(append(head(1), 2, 1), "a"),
+		"trailing bytes":         append(v1, 0),
+		"bad version":            file(append(append([]byte(snapMagic), 9, 5), append(make([]byte, 15), 1, 1)...), "a"),
+		"events not at index":    v2(event(3), event(4)),
+		"events with a gap":      v2(event(3), event(5)),
+		"more events than index": v2(event(0), event(1), event(2), event(3), event(4), event(5)),
+		"torn event":             v2(event(5)[:4]),
+	}
+	cases["v2 without events"] = append([]byte(nil), v1...)
+	cases["v2 without events"][len(snapMagic)] = 2
 	for name, body := range cases {
 		if _, err := RestoreStore(withCRC(body)); err != ErrCorruptSnapshot {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if s, err := RestoreStore(withCRC(file(append(head(), 1, 1), "a"))); err != nil || s.Index() != 5 || s.nodes["/a"].value != "v" {
-		t.Fatalf("well-formed hand-made snapshot: %v", err)
+	if s, err := RestoreStore(withCRC(v1)); err != nil || s.Index() != 5 || s.nodes["/a"].value != "v" || len(s.RecentEvents()) != 0 {
+		t.Fatalf("well-formed version 1 snapshot: %v", err)
+	}
+	s, err := RestoreStore(withCRC(v2(event(4), event(5))))
+	if err != nil || s.Index() != 5 || s.nodes["/a"].value != "v" {
+		t.Fatalf("well-formed version 2 snapshot: %v", err)
+	}
+	if evs := s.RecentEvents(); len(evs) != 2 || evs[0].Index != 4 || evs[1].Index != 5 {
+		t.Fatalf("recent events %+v", evs)
 	}
 }

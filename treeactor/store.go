@@ -19,6 +19,7 @@ type Store struct {
 	journal bool
 	events  []*actors.Event
 	hints   []actors.ExpiryHint
+	recent  recent // the last events, for the snapshot
 
 	scratch []*node // sorted listings stack their children here
 }
@@ -58,6 +59,7 @@ func (s *Store) Drain() ([]*actors.Event, []actors.ExpiryHint) {
 }
 
 func (s *Store) emit(ev *actors.Event) {
+	s.recent.add(ev)
 	if s.journal {
 		s.events = append(s.events, ev)
 	}

@@ -65,7 +65,7 @@ func (a *hubActor) Receive(ctx actor.Context) {
 	case *actors.Reset:
 		a.hub.SetRaft(m.RaftIndex, m.RaftTerm)
 		if m.Snapshot {
-			a.hub.Restore(m.EtcdIndex)
+			a.hub.Restore(m.EtcdIndex, m.History)
 		} else {
 			a.hub.Reset(m.EtcdIndex)
 		}

@@ -446,7 +446,7 @@ func TestResetAtStartIsLenient(t *testing.T) {
 // a watch asking for one is cleared, never answered with a later event.
 func TestRestoreAtStartClearsWhatTheSnapshotHolds(t *testing.T) {
 	h := New(zerolog.Nop(), 0)
-	h.Restore(8)
+	h.Restore(8, nil)
 	wantCleared(t, watch(h, 1, "/k", 1, since(3)), "the requested history has been cleared [9/3]", 8)
 	wantCleared(t, watch(h, 2, "/k", 1, since(8)), "the requested history has been cleared [9/8]", 8)
 	s := watch(h, 3, "/k", 1, since(9))
@@ -457,8 +457,28 @@ func TestRestoreAtStartClearsWhatTheSnapshotHolds(t *testing.T) {
 		t.Fatalf("history start %d, want 9", got)
 	}
 	// Running, a restore is a Reset.
-	h.Restore(20)
+	h.Restore(20, nil)
 	wantCleared(t, watch(h, 4, "/k", 1, since(10)), "the requested history has been cleared [21/10]", 20)
+}
+
+// With the events the snapshot kept, the history is as etcd's after it
+// recovers: a watch on one of them is answered, one below them is cleared.
+func TestRestoreAtStartGivesTheSnapshotsEventsBack(t *testing.T) {
+	h := New(zerolog.Nop(), 0)
+	h.Restore(8, []*actors.Event{set(6, "/k"), set(7, "/x"), set(8, "/k")})
+	wantCleared(t, watch(h, 1, "/k", 1, since(5)), "the requested history has been cleared [6/5]", 8)
+	wantEvent(t, watch(h, 2, "/k", 1, since(6)), 6)
+	wantEvent(t, watch(h, 3, "/k", 1, since(7)), 8)
+	s := watch(h, 4, "/k", 1, since(9))
+	h.Apply([]*actors.Event{set(9, "/k")})
+	wantEvent(t, s, 9)
+	if got := h.HistoryStart(); got != 6 {
+		t.Fatalf("history start %d, want 6", got)
+	}
+	// Kept from the store's very first event: nothing below is cleared.
+	h = New(zerolog.Nop(), 0)
+	h.Restore(2, []*actors.Event{set(1, "/k"), set(2, "/k")})
+	wantEvent(t, watch(h, 1, "/k", 1, since(1)), 1)
 }
 
 func TestResetClearsWhatItSkipped(t *testing.T) {

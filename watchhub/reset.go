@@ -1,5 +1,7 @@
 package watchhub
 
+import "github.com/etcdv2/server/actors"
+
 // Reset says the tree now stands at index n, replaced by a snapshot (or, the
 // first time, starting without one; Restore starts from one): the history
 // is void.
@@ -45,19 +47,28 @@ func (h *Hub) Reset(n uint64) {
 	}
 }
 
-// Restore is Reset for a tree loaded from a snapshot at index n. Running, it
-// is Reset. At start-up the events up to n are real ones this member no
-// longer has (etcd would still hold the last of them in its snapshot): the
-// history starts empty after n, and a watch asking at or below n gets 401,
-// never a later event that would skip the ones it asked for.
-func (h *Hub) Restore(n uint64) {
+// Restore is Reset for a tree loaded from a snapshot at index n, which kept
+// its last events evs (oldest first, the newest at n): they are the history
+// again, as etcd's is after it recovers from its snapshot, so a watch asking
+// for one of them is answered. Below them (or with none kept) a watch gets
+// 401, never a later event that would skip the ones it asked for. A running
+// member first ends its watchers as Reset does.
+func (h *Hub) Restore(n uint64, evs []*actors.Event) {
 	if h.started {
 		h.Reset(n)
-		return
 	}
 	h.started = true
 	h.hist.clear()
 	h.index = n
 	h.trimmed = true
-	h.log.Info().Uint64("index", n).Bool("start", true).Msg("watch history starts after the snapshot")
+	if k := len(evs); k > 0 && evs[k-1].Index == n && evs[0].Index+uint64(k)-1 == n {
+		if len(evs) > len(h.hist.ring) {
+			evs = evs[len(evs)-len(h.hist.ring):]
+		}
+		for _, e := range evs {
+			h.hist.push(e.Index, e)
+		}
+		h.trimmed = evs[0].Index > 1
+	}
+	h.log.Info().Uint64("index", n).Int("events", h.hist.n).Msg("watch history restored from the snapshot")
 }

@@ -94,13 +94,19 @@ func Start(cfg Config) (*Member, error) {
 		return err
 	}
 	tick := cfg.HeartbeatInterval
+	// The tree keeps as many of its last events in its snapshots as the hub
+	// keeps for watchers, to give them back after a restart.
+	history := cfg.WatchHistory
+	if history <= 0 {
+		history = watchhub.DefaultHistorySize
+	}
 	steps := []struct {
 		name  string
 		props *actor.Props
 	}{
-		{actors.NameHub, watchhub.Props(watchhub.Deps{Log: cfg.Log.With().Str("actor", "hub").Logger(), HistorySize: cfg.WatchHistory})},
+		{actors.NameHub, watchhub.Props(watchhub.Deps{Log: cfg.Log.With().Str("actor", "hub").Logger(), HistorySize: history})},
 		{actors.NameWheel, ttlwheel.Props(ttlwheel.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "wheel").Logger()})},
-		{actors.NameTree, treeactor.Props(treeactor.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "tree").Logger(), Fail: m.fail})},
+		{actors.NameTree, treeactor.Props(treeactor.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "tree").Logger(), Fail: m.fail, History: history})},
 		{actors.NameRaft, raftactor.Props(raftactor.Config{
 			ID:             self.ID,
 			Peers:          ids,
