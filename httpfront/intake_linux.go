@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -35,7 +36,11 @@ type intake struct {
 	s    *Server
 	r    *readyListener
 	jobs chan intakeJob
-	peek [intakeHead]byte // the poller's
+
+	// offer runs on the poller, and on whoever rearms a connection whose
+	// next request came early: they share one buffer.
+	peekMu sync.Mutex
+	peek   [intakeHead]byte
 
 	served atomic.Uint64 // requests the intake answered or parked
 }
@@ -59,11 +64,14 @@ const (
 // offer takes c, whose socket fd has bytes to read, if they look like a
 // whole long poll.
 func (in *intake) offer(c net.Conn, fd int) offerResult {
+	in.peekMu.Lock()
 	n := peek(fd, in.peek[:])
+	whole := n > 0 && wholeWatch(in.peek[:n]) > 0
+	in.peekMu.Unlock()
 	switch {
 	case n < 0:
 		return offerNothing
-	case n == 0 || wholeWatch(in.peek[:n]) == 0:
+	case !whole:
 		return offerDeclined
 	}
 	select {
