@@ -139,7 +139,7 @@ func (pw *parkedWatch) park(c net.Conn) {
 	pw.parkOn(raw, socketOf(raw), lead)
 }
 
-// parkOn parks pw on its connection c, whose socket is fd (-1: none), with
+// parkOn parks pw on its connection raw, whose socket is fd (-1: none), with
 // the bytes lead that its client already sent after the request.
 func (pw *parkedWatch) parkOn(raw net.Conn, fd int, lead []byte) {
 	pw.mu.Lock()
