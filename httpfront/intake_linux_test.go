@@ -319,3 +319,25 @@ func FuzzIntakeHead(f *testing.F) {
 		}
 	})
 }
+
+// A connection that waits in the set for a request longer than the idle
+// limit is closed, as fasthttp closes its idle ones; a parked watch is not.
+func TestTableClosesIdleConnections(t *testing.T) {
+	defer func(d time.Duration) { waitIdleLimit = d }(waitIdleLimit)
+	waitIdleLimit = 300 * time.Millisecond
+	h := newHarness(t, withMaxWait(time.Hour))
+	idle := h.dial()
+	_, _, resp := h.rawWatch("/v2/keys/w?wait=true")
+	if resp.StatusCode != 200 {
+		t.Fatalf("watch %d", resp.StatusCode)
+	}
+	if n, err := idle.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("idle connection: read %d, %v; want it closed", n, err)
+	}
+	// The watch, parked as long, still gets its event.
+	_, sink := h.sink(1)
+	sink.Deliver(&actors.WatchEvent{Event: testEvent(8), EtcdIndex: 7})
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != eventJSON(8) {
+		t.Fatalf("parked watch's body %q %v", b, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -26,6 +27,10 @@ type readyListener struct {
 
 	in *intake // serves long polls itself; nil: every request goes to fasthttp
 
+	// idleLimit closes a connection that waits that long for a request,
+	// as fasthttp's IdleTimeout would.
+	idleLimit time.Duration
+
 	mu     sync.Mutex
 	closed bool
 	conns  map[int32]*waiter // by file descriptor
@@ -37,6 +42,7 @@ type waiter struct {
 	fd    int32
 	state waitState
 	input bool         // bytes came while busy or parked: serve them once idle
+	since int64        // when it became idle, in unix nanoseconds
 	hup   bool         // the peer hung up while busy
 	pw    *parkedWatch // while parked
 }
@@ -61,7 +67,7 @@ func listenReady(ln net.Listener, log zerolog.Logger, s *Server) net.Listener {
 		return ln
 	}
 	r := &readyListener{Listener: ln, log: log, epfd: fd, ready: make(chan net.Conn, 1024),
-		done: make(chan struct{}), conns: make(map[int32]*waiter)}
+		done: make(chan struct{}), conns: make(map[int32]*waiter), idleLimit: waitIdleLimit}
 	if s != nil {
 		r.in = newIntake(s, r)
 	}
@@ -93,7 +99,7 @@ func (r *readyListener) add(c net.Conn, st waitState, pw *parkedWatch) bool {
 	if fd < 0 {
 		return false
 	}
-	w := &waiter{c: c, fd: int32(fd), state: st, pw: pw}
+	w := &waiter{c: c, fd: int32(fd), state: st, pw: pw, since: time.Now().UnixNano()}
 	// Under the lock: the poller closes the epoll set under it too, and an
 	// event may come as soon as the socket is in the set.
 	r.mu.Lock()
@@ -158,7 +164,7 @@ func (r *readyListener) rearm(c net.Conn, fd int) {
 		c.Close()
 		return
 	}
-	w.state, w.pw = wIdle, nil
+	w.state, w.pw, w.since = wIdle, nil, time.Now().UnixNano()
 	serve := w.input || w.hup
 	w.input, w.hup = false, false
 	if serve {
@@ -238,12 +244,18 @@ func (r *readyListener) poll() {
 	}()
 	events := make([]syscall.EpollEvent, 256)
 	const gone = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
+	sweepEvery := min(max(r.idleLimit/16, 10*time.Millisecond), 10*time.Second)
+	nextSweep := time.Now().Add(sweepEvery)
 	for {
 		n, err := syscall.EpollWait(r.epfd, events, 200)
 		select {
 		case <-r.done:
 			return
 		default:
+		}
+		if now := time.Now(); now.After(nextSweep) {
+			r.closeIdle(now.Add(-r.idleLimit).UnixNano())
+			nextSweep = now.Add(sweepEvery)
 		}
 		if err == syscall.EINTR {
 			continue
@@ -278,6 +290,30 @@ func (r *readyListener) poll() {
 				pw.hangUp()
 			}
 		}
+	}
+}
+
+// waitIdleLimit is how long a connection may wait for a request in the
+// set: fasthttp's IdleTimeout in this server, and etcd's ReadTimeout.
+var waitIdleLimit = 5 * time.Minute
+
+// closeIdle closes the connections that have waited for a request since
+// before the time given (unix nanoseconds).
+func (r *readyListener) closeIdle(before int64) {
+	var old []net.Conn
+	r.mu.Lock()
+	for fd, w := range r.conns {
+		if w.state == wIdle && w.since < before {
+			old = append(old, w.c)
+			delete(r.conns, fd)
+		}
+	}
+	r.mu.Unlock()
+	for _, c := range old {
+		c.Close()
+	}
+	if len(old) > 0 {
+		r.log.Debug().Int("connections", len(old)).Msg("idle connections closed")
 	}
 }
 
