@@ -51,6 +51,20 @@ func (s *Server) status() *actors.Status {
 	return &st
 }
 
+// statusForGet is the start of the raft stats handlers: GET only, then the
+// raft actor's status; nil when ctx is already answered (405, or timeout).
+func (s *Server) statusForGet(ctx *fasthttp.RequestCtx, m method) *actors.Status {
+	if m != mGET {
+		methodNotAllowed(ctx, "GET")
+		return nil
+	}
+	st := s.status()
+	if st == nil {
+		s.writeKeyError(ctx, errTimeout())
+	}
+	return st
+}
+
 // serveHealth is etcd's v2 health check: a leader must be known, and a
 // quorum read must go through within a second.
 func (s *Server) serveHealth(ctx *fasthttp.RequestCtx, m method) {
@@ -102,13 +116,8 @@ func unhealthy(ctx *fasthttp.RequestCtx, reason string) {
 // serveStatsSelf renders etcd's ServerStats: field order and omissions as
 // encoding/json gives them (the rates are zero here, so left out).
 func (s *Server) serveStatsSelf(ctx *fasthttp.RequestCtx, m method) {
-	if m != mGET {
-		methodNotAllowed(ctx, "GET")
-		return
-	}
-	st := s.status()
+	st := s.statusForGet(ctx, m)
 	if st == nil {
-		s.writeKeyError(ctx, errTimeout())
 		return
 	}
 	b := append(make([]byte, 0, 320), `{"name":`...)
@@ -160,13 +169,8 @@ func appendTime(b []byte, t time.Time) []byte {
 // serveStatsLeader renders etcd's LeaderStats on the leader. Followers carry
 // no measurements yet: each shows etcd's initial values.
 func (s *Server) serveStatsLeader(ctx *fasthttp.RequestCtx, m method) {
-	if m != mGET {
-		methodNotAllowed(ctx, "GET")
-		return
-	}
-	st := s.status()
+	st := s.statusForGet(ctx, m)
 	if st == nil {
-		s.writeKeyError(ctx, errTimeout())
 		return
 	}
 	if !st.IsLeader {

@@ -98,10 +98,7 @@ func (s *Store) walkError(p string) *actors.Error {
 // component that is a file, or else the first one that is missing.
 func (s *Store) blocked(p string) (file *node, missing string) {
 	for i := 1; i < len(p); {
-		end := i
-		for end < len(p) && p[end] != '/' {
-			end++
-		}
+		end := componentEnd(p, i)
 		n := s.nodes[p[:end]]
 		if n == nil {
 			return nil, p[:end]
@@ -112,6 +109,15 @@ func (s *Store) blocked(p string) (file *node, missing string) {
 		i = end + 1
 	}
 	return nil, p
+}
+
+// componentEnd returns where the path component of p starting at i ends:
+// at the next slash, or at the end of p.
+func componentEnd(p string, i int) int {
+	for i < len(p) && p[i] != '/' {
+		i++
+	}
+	return i
 }
 
 // ensureDir returns the directory at a clean path, creating the missing ones
@@ -126,10 +132,7 @@ func (s *Store) ensureDir(p string) (*node, *actors.Error) {
 	}
 	cur := s.root
 	for i := 1; i < len(p); {
-		end := i
-		for end < len(p) && p[end] != '/' {
-			end++
-		}
+		end := componentEnd(p, i)
 		n := s.nodes[p[:end]]
 		if n == nil {
 			n = s.link(cur, p[:end], s.index+1)
