@@ -8,9 +8,11 @@
 //
 //	httpfront --Propose--> raftactor --Committed--> treeactor --Events--> watchhub
 //	httpfront --Read-----> treeactor (answered on the request's reply channel)
-//	treeactor --ExpiryHint--> ttlwheel --ProposeExpire--> raftactor (leader only)
+//	treeactor --NextDeadline--> ttlwheel --ProposeExpire--> raftactor (leader only)
 //
 // Replies travel on channels carried inside the asking message rather than on
 // protoactor futures: a future costs a registry entry, a timer and a condition
 // variable per request, a buffered channel costs one allocation that pools away.
+// Every actor answers with Answer, which never blocks it, and wakes itself
+// with an Alarm, which mails it a message.
 package actors

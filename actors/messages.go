@@ -22,9 +22,6 @@ type Propose struct {
 	Done      chan *Propose
 }
 
-// Reply sends the answered proposal back to its asker.
-func (p *Propose) Reply() { p.Done <- p }
-
 // Read (httpfront → treeactor, or → raftactor when Quorum) asks for a get. The
 // tree appends the whole response body (an event with action "get", trailing
 // newline included) to Body, so the asker's buffer is reused, and renders ttl
@@ -46,9 +43,6 @@ type Read struct {
 	RaftTerm  uint64
 	Done      chan *Read
 }
-
-// Reply sends the answered read back to its asker.
-func (r *Read) Reply() { r.Done <- r }
 
 // Committed (raftactor → treeactor) carries committed entries in log order.
 // The tree applies them one by one; it must stop the member on an entry it
@@ -80,7 +74,7 @@ type Events struct {
 
 // Restore (raftactor → treeactor) replaces the whole tree with a snapshot's
 // data, taken at raft index Index. The tree forwards a Reset to the hub and
-// hints to the wheel. Data nil means an empty tree (a fresh member).
+// its NextDeadline to the wheel. Data nil means an empty tree (a fresh member).
 type Restore struct {
 	Index uint64
 	Term  uint64
@@ -152,7 +146,7 @@ type Status struct {
 	SendAppendRequestCnt uint64
 }
 
-// LeaderChanged (raftactor → ttlwheel, httpfront) reports a change of leader
+// LeaderChanged (raftactor → ttlwheel) reports a change of leader
 // or term; IsLeader is whether this member leads now.
 type LeaderChanged struct {
 	IsLeader bool
@@ -226,18 +220,15 @@ type WatcherCountAsk struct {
 	Done  chan *WatcherCountAsk
 }
 
-// ExpiryHint (treeactor → ttlwheel) tells the wheel a deadline was set,
-// changed or removed for the node at Path: At is the new deadline in unix
-// nanoseconds, 0 when the node no longer expires (or is gone).
-type ExpiryHint struct {
-	Path string
-	At   int64
+// NextDeadline (treeactor → ttlwheel) gives the earliest deadline in the
+// tree, in unix nanoseconds (0: nothing expires), after a batch that moved it
+// and after every restore. The tree owns the deadlines; the timer actor knows
+// only this one. Restored says the tree was replaced, so no sweep sent before
+// covers anything in it.
+type NextDeadline struct {
+	At       int64
+	Restored bool
 }
-
-// ForgetDeadlines (treeactor → ttlwheel) says the tree was replaced (a
-// snapshot was restored): every deadline the wheel knows is void; hints for
-// the new tree's deadlines follow.
-type ForgetDeadlines struct{}
 
 // ProposeExpire (ttlwheel → raftactor) asks the leader to replicate an expire
 // sweep stamped with the leader's clock Now.

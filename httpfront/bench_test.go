@@ -19,7 +19,7 @@ func (b *benchTree) Receive(ctx actor.Context) {
 	if r, ok := ctx.Message().(*actors.Read); ok {
 		r.Body = append(r.Body, b.body...)
 		r.EtcdIndex, r.RaftIndex, r.RaftTerm = 42, 50, 2
-		r.Reply()
+		r.Done <- r
 	}
 }
 

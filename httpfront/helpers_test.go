@@ -211,7 +211,7 @@ func (h *harness) answerTree(_ actor.Context, m any) {
 		} else {
 			m.Err = actors.NewError(actors.EcodeKeyNotFound, m.Path, 7)
 		}
-		m.Reply()
+		m.Done <- m
 	case *actors.StoreStatsAsk:
 		m.Stats = h.stats
 		m.Done <- m
@@ -230,11 +230,11 @@ func (h *harness) answerRaft(ctx actor.Context, m any) {
 			m.Event = &actors.Event{Action: actors.ActionSet, Index: 8, Node: &actors.Node{Key: m.Cmd.Path, Value: m.Cmd.Value, ModifiedIndex: 8, CreatedIndex: 8}}
 		}
 		m.RaftIndex, m.RaftTerm = 11, 2
-		m.Reply()
+		m.Done <- m
 	case *actors.Read:
 		if h.quorumFails {
 			m.Err = actors.NewError(actors.EcodeRaftInternal, "etcdserver: no leader", 0)
-			m.Reply()
+			m.Done <- m
 			return
 		}
 		ctx.Send(h.pids.Tree, m)

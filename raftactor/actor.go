@@ -26,10 +26,12 @@ type raftActor struct {
 	log zerolog.Logger
 	ctx actor.Context // valid during Receive only
 
-	store  *boltLog
-	mem    *raft.MemoryStorage
-	rn     *raft.RawNode
-	ticker *ticker
+	store *boltLog
+	mem   *raft.MemoryStorage
+	rn    *raft.RawNode
+	// ticks drives raft's logical clock by mailing the actor a Tick every
+	// TickInterval: raft itself never reads a clock.
+	ticks *actors.Alarm
 
 	// hardState is raft's latest; dirty when its commit moved without being
 	// written (a commit-only change is not worth an fsync of its own).
@@ -140,7 +142,8 @@ func (r *raftActor) start() {
 		r.fail(err)
 		return
 	}
-	r.ticker = startTicker(r.ctx.ActorSystem().Root, r.ctx.Self(), r.cfg.TickInterval)
+	r.ticks = actors.NewAlarm(r.ctx.ActorSystem().Root, r.ctx.Self(), &actors.Tick{})
+	r.ticks.Repeat(r.cfg.TickInterval)
 	// Whatever was committed before the restart goes to the tree now, right
 	// after the Restore, before any request is looked at.
 	r.runReady()
@@ -213,7 +216,7 @@ func (r *raftActor) open() error {
 		restore.Data = st.snapshot.GetData()
 	}
 	r.send(r.cfg.PIDs.Tree, restore)
-	r.log.Info().Uint64("id", r.cfg.ID).Bool("fresh", fresh).Uint64("snapshot", r.snapIndex).
+	r.log.Info().Str("id", actors.HexID(r.cfg.ID)).Bool("fresh", fresh).Uint64("snapshot", r.snapIndex).
 		Uint64("term", r.term).Uint64("commit", r.hardState.GetCommit()).
 		Int("entries", len(st.entries)).Uints64("voters", st.confState.GetVoters()).Msg("raft log loaded")
 	return nil
@@ -274,11 +277,11 @@ func (r *raftActor) stop() {
 		return
 	}
 	r.stopped = true
-	if r.ticker != nil {
-		r.ticker.stop()
+	if r.ticks != nil {
+		r.ticks.Stop()
 	}
 	r.failWaiters(actors.EcodeRaftInternal, "etcdserver: server stopped")
-	r.reads.failAll("etcdserver: server stopped")
+	r.failReads("etcdserver: server stopped")
 	if r.store == nil {
 		return
 	}
@@ -311,7 +314,7 @@ func (r *raftActor) onStatus(m *actors.StatusAsk) {
 		s.Commit = st.GetCommit()
 		s.IsLeader = st.RaftState == raft.StateLeader
 	}
-	m.Done <- m
+	actors.Answer(r.log, m.Done, m)
 }
 
 func (r *raftActor) onInbound(m *Inbound) {
@@ -322,7 +325,7 @@ func (r *raftActor) onInbound(m *Inbound) {
 		r.recvAppends++
 	}
 	if err := r.rn.Step(m.Msg); err != nil {
-		r.log.Debug().Err(err).Uint64("from", m.Msg.GetFrom()).Str("type", m.Msg.GetType().String()).Msg("inbound raft message dropped")
+		r.log.Debug().Err(err).Str("from", actors.HexID(m.Msg.GetFrom())).Str("type", m.Msg.GetType().String()).Msg("inbound raft message dropped")
 		return
 	}
 	r.scheduleReady()

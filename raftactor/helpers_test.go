@@ -2,7 +2,6 @@ package raftactor
 
 import (
 	"fmt"
-	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/actors/actortest"
 	"github.com/rs/zerolog"
 	"go.etcd.io/raft/v3/raftpb"
 )
@@ -18,9 +18,7 @@ const waitLimit = 10 * time.Second
 
 func newSystem(t testing.TB) *actor.ActorSystem {
 	t.Helper()
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
+	sys := actortest.QuietSystem()
 	t.Cleanup(sys.Shutdown)
 	return sys
 }
@@ -55,7 +53,7 @@ func (f *fakeTree) Receive(ctx actor.Context) {
 			if w := e.Waiter; w != nil {
 				w.Event = &actors.Event{Action: actors.ActionSet, Index: e.Index, Node: &actors.Node{Key: e.Cmd.Path}}
 				w.RaftIndex, w.RaftTerm = e.Index, e.Term
-				w.Reply()
+				w.Done <- w
 			}
 		}
 		f.out <- m
@@ -64,7 +62,7 @@ func (f *fakeTree) Receive(ctx actor.Context) {
 		f.out <- m
 	case *actors.Read:
 		m.RaftIndex = f.applied
-		m.Reply()
+		m.Done <- m
 		f.out <- m
 	case *syncTree:
 		close(m.done)

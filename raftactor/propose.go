@@ -4,13 +4,13 @@ import "github.com/etcdv2/server/actors"
 
 func (r *raftActor) onPropose(p *actors.Propose) {
 	if !r.live() {
-		replyErr(p, actors.EcodeRaftInternal, r.deadCause())
+		r.replyErr(p, actors.EcodeRaftInternal, r.deadCause())
 		return
 	}
 	p.Cmd.ReqID = r.ids.take()
 	if r.lead == 0 {
 		if len(r.queued) >= maxQueuedProposals {
-			replyErr(p, actors.EcodeLeaderElect, "etcdserver: no leader")
+			r.replyErr(p, actors.EcodeLeaderElect, "etcdserver: no leader")
 			return
 		}
 		r.queued = append(r.queued, p)
@@ -29,7 +29,7 @@ func (r *raftActor) propose(p *actors.Propose) {
 		if r.lead == 0 {
 			code = actors.EcodeLeaderElect
 		}
-		replyErr(p, code, err.Error())
+		r.replyErr(p, code, err.Error())
 		return
 	}
 	r.waiters[c.ReqID] = p
@@ -64,10 +64,10 @@ func (r *raftActor) onProposeExpire(m *actors.ProposeExpire) {
 func (r *raftActor) failWaiters(code int, cause string) {
 	for id, p := range r.waiters {
 		delete(r.waiters, id)
-		replyErr(p, code, cause)
+		r.replyErr(p, code, cause)
 	}
 	for _, p := range r.queued {
-		replyErr(p, code, cause)
+		r.replyErr(p, code, cause)
 	}
 	r.queued = nil
 }
@@ -79,7 +79,7 @@ func (r *raftActor) deadCause() string {
 	return "etcdserver: server stopped"
 }
 
-func replyErr(p *actors.Propose, code int, cause string) {
+func (r *raftActor) replyErr(p *actors.Propose, code int, cause string) {
 	p.Err = actors.NewError(code, cause, 0)
-	p.Reply()
+	actors.Answer(r.log, p.Done, p)
 }

@@ -31,19 +31,19 @@ func (r *raftActor) onRead(m *actors.Read) {
 	}
 	switch {
 	case !r.live():
-		replyReadErr(m, r.deadCause())
+		r.replyReadErr(m, r.deadCause())
 	case r.lead == 0 || (r.isLeader && r.commitTerm != r.term):
 		// No leader yet (as at start-up, before the first Ready), or a
 		// leader that has not committed an entry of its own term: its
 		// commit index may trail what was acknowledged before (a lone
 		// member answers ReadIndex with it at once). Wait, boundedly.
 		if len(r.reads.early) >= maxQueuedReads {
-			replyReadErr(m, "etcdserver: no leader")
+			r.replyReadErr(m, "etcdserver: no leader")
 			return
 		}
 		r.reads.early = append(r.reads.early, m)
 	case !r.isLeader:
-		replyReadErr(m, "etcdserver: not leader")
+		r.replyReadErr(m, "etcdserver: not leader")
 	default:
 		r.askIndex(m)
 	}
@@ -111,40 +111,41 @@ func (r *raftActor) leaderChanged(wasLeader bool) {
 	if wasLeader && !r.isLeader {
 		for id, m := range q.asked {
 			delete(q.asked, id)
-			replyReadErr(m, "etcdserver: leader changed")
+			r.replyReadErr(m, "etcdserver: leader changed")
 		}
 	}
 	if r.lead != 0 && !r.isLeader {
 		for _, m := range q.early {
-			replyReadErr(m, "etcdserver: not leader")
+			r.replyReadErr(m, "etcdserver: not leader")
 		}
 		q.early = nil
 	}
 }
 
-func (q *readQueue) failAll(cause string) {
+func (r *raftActor) failReads(cause string) {
+	q := &r.reads
 	for id, m := range q.asked {
 		delete(q.asked, id)
-		replyReadErr(m, cause)
+		r.replyReadErr(m, cause)
 	}
 	for _, m := range q.early {
-		replyReadErr(m, cause)
+		r.replyReadErr(m, cause)
 	}
 	for _, ir := range q.ready {
-		replyReadErr(ir.read, cause)
+		r.replyReadErr(ir.read, cause)
 	}
 	q.early, q.ready = nil, nil
 }
 
 func (r *raftActor) forwardRead(m *actors.Read) {
 	if r.cfg.PIDs.Tree == nil {
-		replyReadErr(m, "etcdserver: no store")
+		r.replyReadErr(m, "etcdserver: no store")
 		return
 	}
 	r.ctx.Send(r.cfg.PIDs.Tree, m)
 }
 
-func replyReadErr(m *actors.Read, cause string) {
+func (r *raftActor) replyReadErr(m *actors.Read, cause string) {
 	m.Err = actors.NewError(actors.EcodeRaftInternal, cause, 0)
-	m.Reply()
+	actors.Answer(r.log, m.Done, m)
 }

@@ -39,14 +39,14 @@ func (r *raftActor) runReady() {
 		if rd.SoftState != nil {
 			r.softStateChanged(rd.SoftState)
 		}
-		// 7.
+		// 7. Tell raft this Ready is done, so it may hand out the next.
 		r.rn.Advance(rd)
 		// Work that steps raft again waits until the Ready is acknowledged.
 		if r.lead != 0 && len(r.queued) > 0 {
 			r.flushQueued()
 		}
 		r.askEarly()
-		// 8.
+		// 8. Snapshot when enough entries have been applied since the last.
 		r.maybeSnapshot()
 	}
 }
@@ -146,7 +146,7 @@ func (r *raftActor) apply(ents []*raftpb.Entry) bool {
 			// Nobody applies: answer rather than leave the waiters hanging.
 			for _, e := range out {
 				if e.Waiter != nil {
-					replyErr(e.Waiter, actors.EcodeRaftInternal, "etcdserver: no store")
+					r.replyErr(e.Waiter, actors.EcodeRaftInternal, "etcdserver: no store")
 				}
 			}
 		}
@@ -194,7 +194,7 @@ func (r *raftActor) softStateChanged(ss *raft.SoftState) {
 		r.leaderSince = time.Now().UnixNano()
 	}
 	r.leaderChanged(wasLeader)
-	r.log.Info().Uint64("lead", ss.Lead).Uint64("term", r.term).
+	r.log.Info().Str("lead", actors.HexID(ss.Lead)).Uint64("term", r.term).
 		Str("state", ss.RaftState.String()).Msg("raft state changed")
 	r.send(r.cfg.PIDs.Wheel, &actors.LeaderChanged{IsLeader: r.isLeader, Lead: ss.Lead, Term: r.term})
 }

@@ -31,6 +31,8 @@ type treeActor struct {
 	applied uint64 // raft index of the last entry applied
 	term    uint64 // and its term
 	failed  error  // once set the tree applies nothing more and answers 300
+	// deadline is the earliest deadline last told to the timer actor.
+	deadline int64
 }
 
 func newTreeActor(d Deps) *treeActor {
@@ -60,7 +62,7 @@ func (a *treeActor) Receive(ctx actor.Context) {
 		a.snapshot(ctx)
 	case *actors.StoreStatsAsk:
 		m.Stats = a.store.Stats()
-		reply(a, m.Done, m)
+		actors.Answer(a.deps.Log, m.Done, m)
 	}
 }
 
@@ -72,7 +74,7 @@ func (a *treeActor) read(r *actors.Read) {
 	}
 	r.EtcdIndex = a.store.Index()
 	r.RaftIndex, r.RaftTerm = a.applied, a.term
-	reply(a, r.Done, r)
+	actors.Answer(a.deps.Log, r.Done, r)
 }
 
 // commit applies a batch in log order. The batch's events reach the hub
@@ -118,22 +120,27 @@ func (a *treeActor) commit(ctx actor.Context, m *actors.Committed) {
 		e := &m.Entries[i]
 		if w := e.Waiter; w != nil {
 			w.RaftIndex, w.RaftTerm = e.Index, e.Term
-			reply(a, w.Done, w)
+			actors.Answer(a.deps.Log, w.Done, w)
 		}
 	}
 }
 
-// flush sends what the store recorded: the events to the hub in one message,
-// the deadline hints to the wheel one by one.
+// flush sends what the batch changed: its events to the hub in one message,
+// and the tree's earliest deadline to the timer actor if the batch moved it.
 func (a *treeActor) flush(ctx actor.Context) {
-	evs, hints := a.store.Drain()
+	evs := a.store.Drain()
 	if hub := a.deps.PIDs.Hub; hub != nil && len(evs) > 0 {
 		ctx.Send(hub, &actors.Events{List: evs, RaftIndex: a.applied, RaftTerm: a.term})
 	}
+	if at := a.store.NextDeadline(); at != a.deadline {
+		a.tellDeadline(ctx, at, false)
+	}
+}
+
+func (a *treeActor) tellDeadline(ctx actor.Context, at int64, restored bool) {
+	a.deadline = at
 	if wheel := a.deps.PIDs.Wheel; wheel != nil {
-		for _, h := range hints {
-			ctx.Send(wheel, &actors.ExpiryHint{Path: h.Path, At: h.At})
-		}
+		ctx.Send(wheel, &actors.NextDeadline{At: at, Restored: restored})
 	}
 }
 
@@ -153,12 +160,7 @@ func (a *treeActor) restore(ctx actor.Context, m *actors.Restore) {
 		ctx.Send(hub, &actors.Reset{EtcdIndex: s.Index(), RaftIndex: m.Index, RaftTerm: m.Term,
 			Snapshot: len(m.Data) > 0, History: s.RecentEvents()})
 	}
-	if wheel := a.deps.PIDs.Wheel; wheel != nil {
-		ctx.Send(wheel, &actors.ForgetDeadlines{})
-		for _, n := range s.ttl {
-			ctx.Send(wheel, &actors.ExpiryHint{Path: n.key, At: n.expire})
-		}
-	}
+	a.tellDeadline(ctx, s.NextDeadline(), true)
 }
 
 func (a *treeActor) snapshot(ctx actor.Context) {
@@ -187,14 +189,4 @@ func (a *treeActor) stop(err error) {
 
 func (a *treeActor) refusal() *actors.Error {
 	return actors.NewError(actors.EcodeRaftInternal, "tree stopped: "+a.failed.Error(), a.store.Index())
-}
-
-// reply hands an answered message back on its Done channel without ever
-// blocking the tree: the contract makes Done buffered for exactly this answer.
-func reply[T any](a *treeActor, done chan T, m T) {
-	select {
-	case done <- m:
-	default:
-		a.deps.Log.Warn().Str("msg", fmt.Sprintf("%T", m)).Msg("reply dropped: Done missing or full")
-	}
 }

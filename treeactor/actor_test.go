@@ -2,8 +2,6 @@ package treeactor
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/actors/actortest"
 	"github.com/rs/zerolog"
 )
 
@@ -25,9 +24,8 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	quiet := func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 	r := &rig{
-		sys:   actor.NewActorSystem(actor.WithLoggerFactory(quiet)),
+		sys:   actortest.QuietSystem(),
 		hub:   make(chan any, 100),
 		wheel: make(chan any, 100),
 		raft:  make(chan any, 100),
@@ -37,7 +35,7 @@ func newRig(t *testing.T) *rig {
 	forward := func(ch chan any) *actor.PID {
 		pid := r.sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
 			switch m := c.Message().(type) {
-			case *actors.Events, *actors.Reset, *actors.ExpiryHint, *actors.ForgetDeadlines, *actors.Snapshot:
+			case *actors.Events, *actors.Reset, *actors.NextDeadline, *actors.Snapshot:
 				ch <- m
 			}
 		}))
@@ -98,8 +96,8 @@ func TestActorAppliesCommitted(t *testing.T) {
 	if m := recv(t, r.hub).(*actors.Reset); m.EtcdIndex != 0 {
 		t.Fatalf("reset at %d", m.EtcdIndex)
 	}
-	if _, ok := recv(t, r.wheel).(*actors.ForgetDeadlines); !ok {
-		t.Fatalf("wheel not told to forget")
+	if d := recv(t, r.wheel).(*actors.NextDeadline); *d != (actors.NextDeadline{Restored: true}) {
+		t.Fatalf("an empty tree restored: %+v, want no deadline, restored", *d)
 	}
 
 	w0, w1, w3, w4 := waiter(), waiter(), waiter(), waiter()
@@ -139,10 +137,9 @@ func TestActorAppliesCommitted(t *testing.T) {
 	if !slices.Equal(idx, []uint64{1, 2, 3}) || !evs.List[1].Refresh {
 		t.Fatalf("one batch of events with indices 1..3 expected, got %v", idx)
 	}
-	for _, want := range []actors.ExpiryHint{{Path: "/a", At: in(time.Minute)}, {Path: "/a", At: in(2 * time.Minute)}} {
-		if h := recv(t, r.wheel).(*actors.ExpiryHint); *h != want {
-			t.Fatalf("hint %+v, want %+v", *h, want)
-		}
+	// One NextDeadline for the batch, however many deadlines it moved.
+	if d := recv(t, r.wheel).(*actors.NextDeadline); *d != (actors.NextDeadline{At: in(2 * time.Minute)}) {
+		t.Fatalf("next deadline %+v, want %d", *d, in(2*time.Minute))
 	}
 
 	// The wheel's sweep: one expire event, and the deadline is gone.
@@ -155,8 +152,8 @@ func TestActorAppliesCommitted(t *testing.T) {
 	if len(evs.List) != 1 || eventJSON(t, evs.List[0], in(3*time.Minute)) != `{"action":"expire","node":{"key":"/a","modifiedIndex":4,"createdIndex":2},"prevNode":{"key":"/a","value":"1","expiration":"2026-01-01T00:02:00Z","modifiedIndex":2,"createdIndex":2}}` {
 		t.Fatalf("expire batch %+v", evs.List)
 	}
-	if h := recv(t, r.wheel).(*actors.ExpiryHint); *h != (actors.ExpiryHint{Path: "/a"}) {
-		t.Fatalf("hint %+v", *h)
+	if d := recv(t, r.wheel).(*actors.NextDeadline); *d != (actors.NextDeadline{}) {
+		t.Fatalf("next deadline after the sweep %+v, want none", *d)
 	}
 
 	// Reads render into the asker's buffer, whatever it held before.
@@ -196,17 +193,10 @@ func TestActorRestoreHintsDeadlines(t *testing.T) {
 	if m := recv(t, r.hub).(*actors.Reset); m.EtcdIndex != src.Index() {
 		t.Fatalf("reset at %d, want %d", m.EtcdIndex, src.Index())
 	}
-	if _, ok := recv(t, r.wheel).(*actors.ForgetDeadlines); !ok {
-		t.Fatalf("wheel not told to forget first")
-	}
-	var hints []actors.ExpiryHint
-	for range 3 {
-		hints = append(hints, *recv(t, r.wheel).(*actors.ExpiryHint))
-	}
-	slices.SortFunc(hints, func(a, b actors.ExpiryHint) int { return strings.Compare(a.Path, b.Path) })
-	want := []actors.ExpiryHint{{Path: "/f", At: in(90 * time.Second)}, {Path: "/ttldir", At: in(time.Hour)}, {Path: "/ttldir/f", At: in(2 * time.Hour)}}
-	if !slices.Equal(hints, want) {
-		t.Fatalf("hints %v, want %v", hints, want)
+	// The restored tree's deadlines are /f (90 s), /ttldir (1 h) and
+	// /ttldir/f (2 h): the wheel hears of the earliest, once.
+	if d := recv(t, r.wheel).(*actors.NextDeadline); *d != (actors.NextDeadline{At: in(90 * time.Second), Restored: true}) {
+		t.Fatalf("next deadline after restore %+v, want %d restored", *d, in(90*time.Second))
 	}
 	rd := r.read(t, &actors.Read{Path: "/a/_hidden", Now: now})
 	if rd.Err != nil || rd.RaftIndex != 50 || rd.RaftTerm != 4 || !strings.Contains(string(rd.Body), `"value":"h"`) {

@@ -78,7 +78,7 @@ func FuzzStore(f *testing.F) {
 			}
 			before := s.Index()
 			ev, err := s.Apply(c)
-			evs, _ := s.Drain()
+			evs := s.Drain()
 			switch {
 			case err != nil:
 				if ev != nil || len(evs) != 0 || s.Index() != before {

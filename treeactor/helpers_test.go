@@ -1,7 +1,6 @@
 package treeactor
 
 import (
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,18 +109,23 @@ func read(p string, recursive, sorted bool) *actors.Read {
 	return &actors.Read{Path: p, Recursive: recursive, Sorted: sorted, Now: now}
 }
 
-// runSteps runs the steps and returns the expiry hints they gave.
-func runSteps(t *testing.T, s *Store, steps []step) []actors.ExpiryHint {
+// runSteps runs the steps and returns the tree's earliest deadline after
+// each of them.
+func runSteps(t *testing.T, s *Store, steps []step) []int64 {
 	t.Helper()
 	s.SetJournal(true)
-	var hints []actors.ExpiryHint
+	var deadlines []int64
 	for i, st := range steps {
 		name := st.name
 		if name == "" {
 			name = strings.SplitN(st.want, "\n", 2)[0]
 		}
-		got, h := apply(t, s, st)
-		hints = append(hints, h...)
+		before := s.NextDeadline()
+		got := apply(t, s, st)
+		deadlines = append(deadlines, s.NextDeadline())
+		if (st.get != nil || strings.HasPrefix(got, `{"errorCode"`)) && s.NextDeadline() != before {
+			t.Fatalf("step %d (%s): a read or a failed write moved the next deadline", i, name)
+		}
 		if got != st.want {
 			t.Fatalf("step %d (%s):\n got %s\nwant %s", i, name, got, st.want)
 		}
@@ -129,10 +133,10 @@ func runSteps(t *testing.T, s *Store, steps []step) []actors.ExpiryHint {
 			t.Fatalf("step %d (%s): index %d, want %d", i, name, s.Index(), st.index)
 		}
 	}
-	return hints
+	return deadlines
 }
 
-func apply(t *testing.T, s *Store, st step) (string, []actors.ExpiryHint) {
+func apply(t *testing.T, s *Store, st step) string {
 	t.Helper()
 	if st.get != nil {
 		before := s.Index()
@@ -141,22 +145,18 @@ func apply(t *testing.T, s *Store, st step) (string, []actors.ExpiryHint) {
 			t.Fatalf("a get moved the index")
 		}
 		if err != nil {
-			return strings.TrimSuffix(string(err.AppendJSON(nil)), "\n"), nil
+			return strings.TrimSuffix(string(err.AppendJSON(nil)), "\n")
 		}
-		return strings.TrimSuffix(string(b), "\n"), nil
+		return strings.TrimSuffix(string(b), "\n")
 	}
 	before := s.Index()
 	ev, err := s.Apply(st.c)
-	evs, h := s.Drain()
-	hints := slices.Clone(h)
+	evs := s.Drain()
 	if err != nil {
 		if ev != nil || len(evs) != 0 || s.Index() != before {
 			t.Fatalf("a failed write changed something: %v %v %d", ev, evs, s.Index())
 		}
-		if len(hints) != 0 {
-			t.Fatalf("a failed write gave hints: %v", hints)
-		}
-		return strings.TrimSuffix(string(err.AppendJSON(nil)), "\n"), nil
+		return strings.TrimSuffix(string(err.AppendJSON(nil)), "\n")
 	}
 	if st.c.Op != actors.OpExpire {
 		if len(evs) != 1 || evs[0] != ev || ev.Index != s.Index() || s.Index() != before+1 {
@@ -172,5 +172,5 @@ func apply(t *testing.T, s *Store, st step) (string, []actors.ExpiryHint) {
 	for _, e := range evs {
 		lines = append(lines, strings.TrimSuffix(renderEvent(t, e, st.c.Now), "\n"))
 	}
-	return strings.Join(lines, "\n"), hints
+	return strings.Join(lines, "\n")
 }

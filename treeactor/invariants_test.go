@@ -109,7 +109,7 @@ func checkRender(t testing.TB, s *Store, p string, recursive, sorted bool, at in
 	stats := s.stats
 	got, err := s.AppendGet(nil, p, recursive, sorted, at)
 	s.stats = stats
-	n, lerr := s.lookup(cleanPath(p))
+	n, lerr := s.lookup(actors.CleanKey(p))
 	if (err == nil) != (lerr == nil) {
 		t.Fatalf("get %s: %v, lookup %v", p, err, lerr)
 	}

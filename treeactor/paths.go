@@ -1,8 +1,9 @@
 package treeactor
 
 import (
-	"path"
 	"strconv"
+
+	"github.com/etcdv2/server/actors"
 )
 
 // minExpire is 2000-01-01T00:00:00Z in unix nanoseconds: etcd takes any
@@ -15,39 +16,6 @@ func normalizeExpire(at int64) int64 {
 		return 0
 	}
 	return at
-}
-
-// cleanPath is path.Clean(path.Join("/", p)) without allocating for the paths
-// that are already clean, which is nearly all of them.
-func cleanPath(p string) string {
-	if isClean(p) {
-		return p
-	}
-	return path.Clean("/" + p)
-}
-
-func isClean(p string) bool {
-	if len(p) == 0 || p[0] != '/' {
-		return false
-	}
-	if len(p) == 1 {
-		return true
-	}
-	if p[len(p)-1] == '/' {
-		return false
-	}
-	for i := 1; i < len(p); {
-		j := i
-		for j < len(p) && p[j] != '/' {
-			j++
-		}
-		switch p[i:j] {
-		case "", ".", "..":
-			return false
-		}
-		i = j + 1
-	}
-	return true
 }
 
 // splitPath splits a clean path other than "/" into its parent directory and
@@ -80,5 +48,5 @@ func uniquePath(dir string, index uint64) string {
 	}
 	s := strconv.AppendUint(nil, index, 10)
 	copy(digits[20-len(s):], s)
-	return cleanPath(dir + "/" + string(digits[:]))
+	return actors.CleanKey(dir + "/" + string(digits[:]))
 }

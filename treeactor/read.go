@@ -13,7 +13,7 @@ import (
 // recursive; sorted orders them by key, otherwise they come in the tree's own
 // order. It counts the get in the store's counters.
 func (s *Store) AppendGet(b []byte, p string, recursive, sorted bool, now int64) ([]byte, *actors.Error) {
-	n, err := s.lookup(cleanPath(p))
+	n, err := s.lookup(actors.CleanKey(p))
 	if err != nil {
 		s.stats.GetFail++
 		return b, err

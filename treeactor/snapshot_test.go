@@ -113,8 +113,8 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		if (err1 == nil) != (err2 == nil) || (e1 == nil) != (e2 == nil) {
 			t.Fatalf("%+v answered differently", c)
 		}
-		evs1, _ := s.Drain()
-		evs2, _ := r.Drain()
+		evs1 := s.Drain()
+		evs2 := r.Drain()
 		if len(evs1) != len(evs2) {
 			t.Fatalf("%+v: %d events vs %d", c, len(evs1), len(evs2))
 		}

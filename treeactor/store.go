@@ -14,11 +14,10 @@ type Store struct {
 	// so a big tree is written into one allocation instead of doubling into it.
 	snapSize int
 
-	// With journal set (the actor sets it) every change also lands in events
-	// and hints, which the actor drains after each batch.
+	// With journal set (the actor sets it) every change also lands in
+	// events, which the actor drains after each batch.
 	journal bool
 	events  []*actors.Event
-	hints   []actors.ExpiryHint
 	recent  recent // the last events, for the snapshot
 
 	scratch []*node // sorted listings stack their children here
@@ -41,33 +40,31 @@ func (s *Store) Len() int { return len(s.nodes) - 1 }
 // Stats are the /v2/stats/store counters (Watchers is the hub's, left 0).
 func (s *Store) Stats() actors.StoreStats { return s.stats }
 
-// SetJournal turns recording of events and expiry hints on or off.
+// SetJournal turns recording of events on or off.
 func (s *Store) SetJournal(on bool) { s.journal = on }
 
-// Drain hands over the events and expiry hints recorded since the last
-// drain. The events slice is the caller's to keep; the hints slice is only
-// valid until the next change.
-func (s *Store) Drain() ([]*actors.Event, []actors.ExpiryHint) {
-	evs, hints := s.events, s.hints
+// Drain hands over the events recorded since the last drain; the slice is
+// the caller's to keep.
+func (s *Store) Drain() []*actors.Event {
+	evs := s.events
 	s.events = nil
-	if cap(s.hints) > 1<<12 {
-		s.hints = nil // a huge recursive delete's hints need not stay allocated
-	} else {
-		s.hints = s.hints[:0]
+	return evs
+}
+
+// NextDeadline is the earliest deadline in the tree, in unix nanoseconds; 0
+// when nothing expires. The tree is the one owner of deadlines: the timer
+// actor is told only this.
+func (s *Store) NextDeadline() int64 {
+	if len(s.ttl) == 0 {
+		return 0
 	}
-	return evs, hints
+	return s.ttl[0].expire
 }
 
 func (s *Store) emit(ev *actors.Event) {
 	s.recent.add(ev)
 	if s.journal {
 		s.events = append(s.events, ev)
-	}
-}
-
-func (s *Store) hint(path string, at int64) {
-	if s.journal {
-		s.hints = append(s.hints, actors.ExpiryHint{Path: path, At: at})
 	}
 }
 
@@ -188,8 +185,8 @@ func (s *Store) unlink(n *node) {
 	}
 }
 
-// drop removes n and everything below it from the index and the ttl heap,
-// hinting the wheel about every deadline that goes away. With removed non-nil
+// drop removes n and everything below it from the index and the ttl heap.
+// With removed non-nil
 // it collects every path, descendants first and n last.
 func (s *Store) drop(n *node, removed *[]string) {
 	if n.isDir() {
@@ -200,7 +197,6 @@ func (s *Store) drop(n *node, removed *[]string) {
 	delete(s.nodes, n.key)
 	if n.heap >= 0 {
 		s.ttl.remove(n)
-		s.hint(n.key, 0)
 	}
 	if removed != nil {
 		*removed = append(*removed, n.key)
@@ -220,8 +216,7 @@ func (s *Store) remove(n *node) []string {
 	return removed
 }
 
-// setExpire gives n a deadline (0: permanent), keeping the heap in order and
-// telling the wheel whenever a deadline is or was involved.
+// setExpire gives n a deadline (0: permanent), keeping the heap in order.
 func (s *Store) setExpire(n *node, at int64) {
 	old := n.expire
 	n.expire = at
@@ -235,5 +230,4 @@ func (s *Store) setExpire(n *node, at int64) {
 	default:
 		s.ttl.fix(n)
 	}
-	s.hint(n.key, at)
 }

@@ -188,7 +188,7 @@ func TestTTLAndRefresh(t *testing.T) {
 // answers 300 here, a regression).
 func TestDirTTLUpdate(t *testing.T) {
 	s := NewStore()
-	hints := runSteps(t, s, []step{
+	deadlines := runSteps(t, s, []step{
 		{c: dir(set("/ud", "")), index: 1, want: `{"action":"set","node":{"key":"/ud","dir":true,"modifiedIndex":1,"createdIndex":1}}`},
 		{c: dir(ttl(update("/ud", ""), 100*time.Second)), index: 2, want: `{"action":"update","node":{"key":"/ud","dir":true,"expiration":"2026-01-01T00:01:40Z","ttl":100,"modifiedIndex":2,"createdIndex":1},"prevNode":{"key":"/ud","dir":true,"modifiedIndex":1,"createdIndex":1}}`},
 		{c: dir(update("/ud", "x")), index: 2, want: `{"errorCode":102,"message":"Not a file","cause":"/ud","index":2}`},
@@ -198,9 +198,10 @@ func TestDirTTLUpdate(t *testing.T) {
 		{name: "a dir's prevNode lists no children", c: dir(update("/ud", "")), index: 5, want: `{"action":"update","node":{"key":"/ud","dir":true,"modifiedIndex":5,"createdIndex":1},"prevNode":{"key":"/ud","dir":true,"expiration":"2026-01-01T00:03:20Z","ttl":200,"modifiedIndex":3,"createdIndex":1}}`},
 		{get: read("/ud", false, false), index: 5, want: `{"action":"get","node":{"key":"/ud","dir":true,"nodes":[{"key":"/ud/k","value":"v","modifiedIndex":4,"createdIndex":4}],"modifiedIndex":5,"createdIndex":1}}`},
 	})
-	want := []actors.ExpiryHint{{Path: "/ud", At: in(100 * time.Second)}, {Path: "/ud", At: in(200 * time.Second)}, {Path: "/ud", At: 0}}
-	if !slices.Equal(hints, want) {
-		t.Fatalf("hints %v, want %v", hints, want)
+	d100, d200 := in(100*time.Second), in(200*time.Second)
+	want := []int64{0, d100, d100, d200, d200, d200, 0, 0}
+	if !slices.Equal(deadlines, want) {
+		t.Fatalf("next deadlines %v, want %v", deadlines, want)
 	}
 }
 
@@ -229,49 +230,53 @@ func TestExpire(t *testing.T) {
 	}
 }
 
-func TestExpireEventsAndHints(t *testing.T) {
+func TestExpireEventsAndNextDeadline(t *testing.T) {
 	s := NewStore()
 	s.SetJournal(true)
+	mustApply(t, s, ttl(set("/later", "1"), 3*time.Second))
 	mustApply(t, s, dir(ttl(set("/x", ""), time.Second)))
 	mustApply(t, s, set("/x/a", "1"))
 	mustApply(t, s, ttl(set("/x/b", "1"), 2*time.Second))
 	mustApply(t, s, ttl(set("/x/b2", "1"), time.Second))
-	_, hints := s.Drain()
-	want := []actors.ExpiryHint{{Path: "/x", At: in(time.Second)}, {Path: "/x/b", At: in(2 * time.Second)}, {Path: "/x/b2", At: in(time.Second)}}
-	if !slices.Equal(hints, want) {
-		t.Fatalf("hints %v, want %v", hints, want)
+	s.Drain()
+	if got := s.NextDeadline(); got != in(time.Second) {
+		t.Fatalf("next deadline %d, want %d", got, in(time.Second))
 	}
 	if n := s.Expire(in(time.Second)); n != 1 {
 		t.Fatalf("expired %d nodes, want 1", n)
 	}
-	evs, hints := s.Drain()
+	evs := s.Drain()
 	if len(evs) != 1 || !slices.Equal(evs[0].Removed, []string{"/x/a", "/x/b", "/x/b2", "/x"}) {
 		t.Fatalf("expire events %v", evs)
 	}
-	want = []actors.ExpiryHint{{Path: "/x/b", At: 0}, {Path: "/x/b2", At: 0}, {Path: "/x", At: 0}}
-	if !slices.Equal(hints, want) {
-		t.Fatalf("hints %v, want %v", hints, want)
+	// /x/b's later deadline went with its directory: /later is next.
+	if got := s.NextDeadline(); got != in(3*time.Second) {
+		t.Fatalf("next deadline after the sweep %d, want %d", got, in(3*time.Second))
 	}
 }
 
-func TestHintsOnReplaceAndDelete(t *testing.T) {
+func TestNextDeadlineOnReplaceAndDelete(t *testing.T) {
 	s := NewStore()
-	s.SetJournal(true)
-	mustApply(t, s, set("/p", "1"))
-	mustApply(t, s, ttl(set("/p", "2"), time.Minute))           // permanent -> deadline
-	mustApply(t, s, ttl(cas("/p", "3", "2", 0), 2*time.Minute)) // moved
-	mustApply(t, s, set("/p", "4"))                             // replaced by a permanent file
-	mustApply(t, s, ttl(set("/q/r", "1"), time.Minute))
-	mustApply(t, s, with(del("/q"), func(c *actors.Command) { c.Recursive = true }))
-	mustApply(t, s, set("/s", "1"))
-	mustApply(t, s, del("/s")) // no deadline: no hint
-	_, hints := s.Drain()
-	want := []actors.ExpiryHint{
-		{Path: "/p", At: in(time.Minute)}, {Path: "/p", At: in(2 * time.Minute)}, {Path: "/p", At: 0},
-		{Path: "/q/r", At: in(time.Minute)}, {Path: "/q/r", At: 0},
-	}
-	if !slices.Equal(hints, want) {
-		t.Fatalf("hints\n got %v\nwant %v", hints, want)
+	m1, m2 := in(time.Minute), in(2*time.Minute)
+	for i, c := range []struct {
+		cmd  *actors.Command
+		next int64
+	}{
+		{set("/p", "1"), 0},
+		{ttl(set("/p", "2"), time.Minute), m1},           // permanent -> deadline
+		{ttl(cas("/p", "3", "2", 0), 2*time.Minute), m2}, // moved
+		{ttl(set("/o", "1"), time.Minute), m1},           // an earlier one
+		{del("/o"), m2},                                  // gone again
+		{set("/p", "4"), 0},                              // replaced by a permanent file
+		{ttl(set("/q/r", "1"), time.Minute), m1},
+		{with(del("/q"), func(c *actors.Command) { c.Recursive = true }), 0},
+		{set("/s", "1"), 0},
+		{del("/s"), 0},
+	} {
+		mustApply(t, s, c.cmd)
+		if got := s.NextDeadline(); got != c.next {
+			t.Fatalf("step %d: next deadline %d, want %d", i, got, c.next)
+		}
 	}
 }
 
@@ -291,7 +296,7 @@ func TestEventsCarryTheirCommandClock(t *testing.T) {
 	if n := s.Expire(at + 6e9); n != 1 {
 		t.Fatalf("expired %d", n)
 	}
-	evs, _ := s.Drain()
+	evs := s.Drain()
 	if len(evs) != 1 || evs[0].At != at+6e9 {
 		t.Fatalf("expire events %+v", evs)
 	}

@@ -44,7 +44,7 @@ func (s *Store) Set(c *actors.Command) (*actors.Event, *actors.Error) {
 }
 
 func (s *Store) set(c *actors.Command) (*actors.Event, *actors.Error) {
-	p := cleanPath(c.Path)
+	p := actors.CleanKey(c.Path)
 	value := c.Value
 	prev := s.nodes[p]
 	if prev == nil {
@@ -73,7 +73,7 @@ func (s *Store) Create(c *actors.Command) (*actors.Event, *actors.Error) {
 	if c.Unique {
 		p = uniquePath(p, s.index+1)
 	} else {
-		p = cleanPath(p)
+		p = actors.CleanKey(p)
 	}
 	ev, err := s.create(p, c.Dir, c.Value, c.Expiration, false, actors.ActionCreate)
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *Store) create(p string, dir bool, value string, expire int64, replace b
 // The deadline is replaced: 0 makes the key permanent. A directory takes only
 // a new deadline and index, as in etcd 2.x and the API document.
 func (s *Store) Update(c *actors.Command) (*actors.Event, *actors.Error) {
-	p := cleanPath(c.Path)
+	p := actors.CleanKey(c.Path)
 	if p == "/" {
 		s.stats.UpdateSuccess++ // etcd 3.5 counts this refusal as a success
 		return nil, s.fail(actors.EcodeRootROnly, "/")
@@ -150,7 +150,7 @@ func (s *Store) Update(c *actors.Command) (*actors.Event, *actors.Error) {
 
 // CompareAndSwap rewrites a file whose value and/or modified index match.
 func (s *Store) CompareAndSwap(c *actors.Command) (*actors.Event, *actors.Error) {
-	p := cleanPath(c.Path)
+	p := actors.CleanKey(c.Path)
 	if p == "/" {
 		s.stats.CompareAndSwapSuccess++ // etcd 3.5 counts this refusal as a success
 		return nil, s.fail(actors.EcodeRootROnly, "/")
@@ -207,7 +207,7 @@ func (s *Store) compare(n *node, c *actors.Command) *actors.Error {
 // Delete removes a file, an empty directory (Dir) or a whole subtree
 // (Recursive, which implies Dir).
 func (s *Store) Delete(c *actors.Command) (*actors.Event, *actors.Error) {
-	p := cleanPath(c.Path)
+	p := actors.CleanKey(c.Path)
 	if p == "/" {
 		s.stats.DeleteSuccess++ // etcd 3.5 counts this refusal as a success
 		return nil, s.fail(actors.EcodeRootROnly, "/")
@@ -231,7 +231,7 @@ func (s *Store) Delete(c *actors.Command) (*actors.Event, *actors.Error) {
 
 // CompareAndDelete removes a file whose value and/or modified index match.
 func (s *Store) CompareAndDelete(c *actors.Command) (*actors.Event, *actors.Error) {
-	p := cleanPath(c.Path)
+	p := actors.CleanKey(c.Path)
 	n, err := s.lookup(p)
 	if err != nil {
 		s.stats.CompareAndDeleteFail++

@@ -1,27 +1,26 @@
 package ttlwheel
 
 import (
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/actors/actortest"
 	"github.com/rs/zerolog"
 )
 
-func newQuietSystem() *actor.ActorSystem {
-	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
-}
+// t0 is the fake clock's start, a plausible unix time in nanoseconds.
+const t0 = int64(1_700_000_000_000_000_000)
+
+const ms = int64(time.Millisecond)
 
 // flush is a marker the test sends to the fake raft actor: everything the
 // wheel sent before it comes out of the channel first.
 type flush struct{}
 
-// harness runs one wheel actor with a fake clock, a fake raft actor that
+// harness runs one timer actor with a fake clock, a fake raft actor that
 // forwards what it receives to a channel, and a receiver middleware that
 // reports every message the wheel has finished handling.
 type harness struct {
@@ -37,7 +36,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	h := &harness{
 		t:         t,
-		sys:       newQuietSystem(),
+		sys:       actortest.QuietSystem(),
 		received:  make(chan any, 100),
 		processed: make(chan any, 1000),
 	}
@@ -60,10 +59,9 @@ func newHarness(t *testing.T) *harness {
 		}
 	}
 	props := Props(Deps{
-		PIDs:       actors.PIDs{Raft: h.raft},
-		Log:        zerolog.Nop(),
-		Now:        h.clock.Load,
-		Resolution: 10 * time.Millisecond,
+		PIDs: actors.PIDs{Raft: h.raft},
+		Log:  zerolog.Nop(),
+		Now:  h.clock.Load,
 	}).Configure(actor.WithReceiverMiddleware(done))
 	h.wheel = h.sys.Root.Spawn(props)
 	t.Cleanup(func() {
@@ -146,15 +144,19 @@ func (h *harness) lead(term uint64) {
 	h.send(&actors.LeaderChanged{IsLeader: true, Lead: 1, Term: term})
 }
 
-func hint(path string, at time.Duration) *actors.ExpiryHint {
-	return &actors.ExpiryHint{Path: path, At: t0 + int64(at)}
+// next is the tree telling the timer its earliest deadline, t0+at.
+func next(at time.Duration) *actors.NextDeadline {
+	return &actors.NextDeadline{At: t0 + int64(at)}
+}
+
+func restored(at time.Duration) *actors.NextDeadline {
+	return &actors.NextDeadline{At: t0 + int64(at), Restored: true}
 }
 
 func TestFollowerNeverProposes(t *testing.T) {
 	h := newHarness(t)
 	h.send(&actors.LeaderChanged{IsLeader: false, Lead: 2, Term: 1})
-	h.send(hint("/a", 10*time.Millisecond))
-	h.send(hint("/b", -time.Second))
+	h.send(next(-time.Second))
 	for _, off := range []time.Duration{20, 100, 500, 5000} {
 		h.tickAt(off * time.Millisecond)
 	}
@@ -163,8 +165,7 @@ func TestFollowerNeverProposes(t *testing.T) {
 
 func TestBecomingLeaderProposesAtOnce(t *testing.T) {
 	h := newHarness(t)
-	h.send(hint("/a", 10*time.Millisecond))
-	h.send(hint("/b", 2*time.Second))
+	h.send(next(10 * time.Millisecond))
 	h.clock.Store(t0 + int64(500*time.Millisecond))
 	h.lead(3) // no tick: the check runs on the leadership change
 	h.wantProposals("new leader with a due deadline", 500*time.Millisecond)
@@ -172,7 +173,7 @@ func TestBecomingLeaderProposesAtOnce(t *testing.T) {
 
 func TestBecomingLeaderWithNothingDue(t *testing.T) {
 	h := newHarness(t)
-	h.send(hint("/a", 2*time.Second))
+	h.send(next(2 * time.Second))
 	h.lead(1)
 	h.tickAt(1999 * time.Millisecond)
 	h.wantProposals("deadline not reached")
@@ -181,7 +182,7 @@ func TestBecomingLeaderWithNothingDue(t *testing.T) {
 func TestProposalStampedWithClock(t *testing.T) {
 	h := newHarness(t)
 	h.lead(1)
-	h.send(hint("/a", 50*time.Millisecond))
+	h.send(next(50 * time.Millisecond))
 	h.tickAt(40 * time.Millisecond)
 	h.wantProposals("before the deadline")
 	h.tickAt(57 * time.Millisecond)
@@ -191,15 +192,14 @@ func TestProposalStampedWithClock(t *testing.T) {
 func TestNoRepeatBeforeRetryDelay(t *testing.T) {
 	h := newHarness(t)
 	h.lead(1)
-	h.send(hint("/a", 50*time.Millisecond))
-	h.send(hint("/b", 60*time.Millisecond))
+	h.send(next(50 * time.Millisecond))
 	h.tickAt(60 * time.Millisecond)
 	h.wantProposals("first sweep", 60*time.Millisecond)
 	for _, off := range []time.Duration{60, 61, 80, 100, 150, 259} {
 		h.tickAt(off * time.Millisecond)
 	}
-	// A deadline the sent sweep already covers owes nothing either.
-	h.send(hint("/c", 55*time.Millisecond))
+	// An earlier deadline the sent sweep already covers owes nothing either.
+	h.send(next(45 * time.Millisecond))
 	h.tickAt(259 * time.Millisecond)
 	h.wantProposals("sweep in flight")
 }
@@ -207,12 +207,12 @@ func TestNoRepeatBeforeRetryDelay(t *testing.T) {
 func TestRetryWhenTreeDoesNotConfirm(t *testing.T) {
 	h := newHarness(t)
 	h.lead(1)
-	h.send(hint("/a", 50*time.Millisecond))
-	h.send(hint("/b", 60*time.Millisecond))
+	h.send(next(50 * time.Millisecond))
 	h.tickAt(60 * time.Millisecond)
 	h.wantProposals("first sweep", 60*time.Millisecond)
-	// The tree confirms one of the two; the other is still there.
-	h.send(&actors.ExpiryHint{Path: "/a"})
+	// The tree applied a batch that left a deadline the sweep covers: the
+	// sweep itself has not been applied.
+	h.send(next(60 * time.Millisecond))
 	h.tickAt(259 * time.Millisecond)
 	h.wantProposals("before the retry delay")
 	h.tickAt(260 * time.Millisecond)
@@ -226,36 +226,33 @@ func TestRetryWhenTreeDoesNotConfirm(t *testing.T) {
 func TestNoneAfterTreeConfirms(t *testing.T) {
 	h := newHarness(t)
 	h.lead(1)
-	h.send(hint("/a", 50*time.Millisecond))
+	h.send(next(50 * time.Millisecond))
 	h.tickAt(50 * time.Millisecond)
 	h.wantProposals("sweep", 50*time.Millisecond)
-	h.send(&actors.ExpiryHint{Path: "/a", At: 0})
+	h.send(&actors.NextDeadline{})
 	for _, off := range []time.Duration{250, 1000, 60000} {
 		h.tickAt(off * time.Millisecond)
 	}
-	h.wantProposals("after the At=0 hint")
+	h.wantProposals("after the tree has no deadline left")
 }
 
-func TestNoneAfterForgetDeadlines(t *testing.T) {
+func TestRestoredTreeCountsAfresh(t *testing.T) {
 	h := newHarness(t)
 	h.lead(1)
-	h.send(hint("/a", 50*time.Millisecond))
-	h.send(hint("/b", 5*time.Second))
+	h.send(next(50 * time.Millisecond))
 	h.tickAt(50 * time.Millisecond)
 	h.wantProposals("sweep", 50*time.Millisecond)
-	h.send(&actors.ForgetDeadlines{})
+	h.send(&actors.NextDeadline{Restored: true})
 	for _, off := range []time.Duration{250, 1000, 6000} {
 		h.tickAt(off * time.Millisecond)
 	}
-	h.wantProposals("after ForgetDeadlines")
-	// The restored tree's hints count afresh.
-	h.send(hint("/c", 7*time.Second))
+	h.wantProposals("after restoring a tree without deadlines")
+	h.send(restored(7 * time.Second))
 	h.tickAt(7 * time.Second)
 	h.wantProposals("restored deadline", 7*time.Second)
 	// A restored deadline older than the last sweep's stamp is not taken
 	// as covered by it: the old sweep's reach died with the old tree.
-	h.send(&actors.ForgetDeadlines{})
-	h.send(hint("/d", 6*time.Second))
+	h.send(restored(6 * time.Second))
 	h.tickAt(7*time.Second + 20*time.Millisecond)
 	h.wantProposals("restored deadline before the last stamp", 7*time.Second+20*time.Millisecond)
 }
@@ -263,12 +260,12 @@ func TestNoneAfterForgetDeadlines(t *testing.T) {
 func TestNewlyDueDeadlineWaitsOnlyForTheGap(t *testing.T) {
 	h := newHarness(t)
 	h.lead(1)
-	h.send(hint("/a", 50*time.Millisecond))
-	h.send(hint("/b", 55*time.Millisecond))
+	h.send(next(50 * time.Millisecond))
 	h.tickAt(50 * time.Millisecond)
 	h.wantProposals("first sweep", 50*time.Millisecond)
-	// /b fell due after the sweep's stamp: it needs its own sweep, but
-	// not within MinGap of the last one.
+	// The sweep is applied and the next deadline, due after its stamp,
+	// needs its own sweep, but not within MinGap of the last one.
+	h.send(next(55 * time.Millisecond))
 	h.tickAt(69 * time.Millisecond)
 	h.wantProposals("inside the gap")
 	h.tickAt(70 * time.Millisecond)
@@ -278,7 +275,7 @@ func TestNewlyDueDeadlineWaitsOnlyForTheGap(t *testing.T) {
 func TestLosingLeadershipStopsSweeps(t *testing.T) {
 	h := newHarness(t)
 	h.lead(1)
-	h.send(hint("/a", 50*time.Millisecond))
+	h.send(next(50 * time.Millisecond))
 	h.tickAt(50 * time.Millisecond)
 	h.wantProposals("sweep", 50*time.Millisecond)
 	h.send(&actors.LeaderChanged{IsLeader: false, Lead: 2, Term: 2})
@@ -293,71 +290,90 @@ func TestLosingLeadershipStopsSweeps(t *testing.T) {
 	h.wantProposals("same term again")
 }
 
-func TestTimerDrivesSweeps(t *testing.T) {
+func TestAlarmDrivesSweeps(t *testing.T) {
 	h := newHarness(t)
 	h.lead(1)
-	// A deadline already passed: the hint arms the real timer, whose tick
-	// (no test tick here) must lead to the sweep.
-	h.send(hint("/a", -time.Second))
+	// A deadline 30 ms ahead arms the real alarm; its tick (no test tick
+	// here) must lead to the sweep once the clock has reached it.
+	h.send(next(30 * time.Millisecond))
+	h.clock.Store(t0 + int64(30*time.Millisecond))
 	select {
 	case m := <-h.received:
 		p, ok := m.(*actors.ProposeExpire)
-		if !ok || p.Now != t0 {
-			t.Fatalf("got %#v, want ProposeExpire stamped t0", m)
+		if !ok || p.Now != t0+int64(30*time.Millisecond) {
+			t.Fatalf("got %#v, want ProposeExpire stamped t0+30ms", m)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("the timer never drove a sweep")
+		t.Fatal("the alarm never drove a sweep")
 	}
 }
 
 // TestNilRaftIsSkipped runs a sweep with no raft PID and no actor context:
-// the wheel must skip the send (a send would panic here) yet keep its books.
+// the timer must skip the send (a send would panic here) yet keep its books.
 func TestNilRaftIsSkipped(t *testing.T) {
-	a := newWheelActor(Deps{Log: zerolog.Nop(), Now: func() int64 { return t0 }, Resolution: 10 * time.Millisecond})
+	a := newTimerActor(Deps{Log: zerolog.Nop(), Now: func() int64 { return t0 }})
 	a.leader = true
-	a.w.Add("/a", t0-int64(time.Second))
+	a.next = t0 - int64(time.Second)
 	a.check(nil)
 	if a.sentAt != t0 || a.covered != t0 {
 		t.Fatalf("sentAt t0%+d covered t0%+d, want both t0", a.sentAt-t0, a.covered-t0)
 	}
 }
 
-// TestScheduleSleepsWhenIdle checks, without an actor system, that the timer
-// is off with no deadline and for a follower, and otherwise set for the end
-// of the next non-empty slot or the retry.
+// TestScheduleSleepsWhenIdle checks, without an actor, that the alarm is off
+// with no deadline and for a follower, and otherwise set for the deadline,
+// the retry or the end of the gap.
 func TestScheduleSleepsWhenIdle(t *testing.T) {
 	now := t0
-	a := newWheelActor(Deps{Log: zerolog.Nop(), Now: func() int64 { return now }, Resolution: 10 * time.Millisecond})
-	a.timer = time.AfterFunc(time.Hour, func() {})
-	defer a.timer.Stop()
+	a := newTimerActor(Deps{Log: zerolog.Nop(), Now: func() int64 { return now }})
+	sys := actortest.QuietSystem()
+	defer sys.Shutdown()
+	a.alarm = actors.NewAlarm(sys.Root, sys.NewLocalPID("nobody"), tickMsg)
+	defer a.alarm.Stop()
 	a.leader = true
 	a.check(nil)
 	if a.armed != 0 {
-		t.Fatalf("leader with no deadline armed the timer for t0%+d", a.armed-t0)
+		t.Fatalf("leader with no deadline armed the alarm for t0%+d", a.armed-t0)
 	}
-	a.w.Add("/a", t0+35*ms)
+	a.next = t0 + 35*ms
 	a.check(nil)
-	if a.armed != t0+40*ms {
-		t.Fatalf("armed for t0%+d, want t0+40ms", a.armed-t0)
+	if a.armed != t0+35*ms {
+		t.Fatalf("armed for t0%+d, want t0+35ms", a.armed-t0)
 	}
-	// With a sweep in flight and nothing else in the slots: the retry.
+	// An earlier deadline brings the alarm forward; a later one leaves it.
+	a.next = t0 + 20*ms
+	a.check(nil)
+	a.next = t0 + 35*ms
+	a.check(nil)
+	if a.armed != t0+20*ms {
+		t.Fatalf("armed for t0%+d, want t0+20ms", a.armed-t0)
+	}
+	// With a sweep in flight that covers the deadline: the retry.
 	now = t0 + 40*ms
 	a.sentAt, a.covered = now, now
-	a.armed = 0 // the tick that fired
+	a.armed = 0 // the tick that rang
 	a.check(nil)
 	if want := now + int64(RetryAfter); a.armed != want {
 		t.Fatalf("armed for t0%+d, want the retry at t0%+d", a.armed-t0, want-t0)
 	}
-	a.w.Remove("/a")
+	// A deadline past the sweep's reach, already due: the end of the gap.
+	now = t0 + 50*ms
+	a.next = t0 + 45*ms
+	a.armed = 0
+	a.check(nil)
+	if want := a.sentAt + int64(MinGap); a.armed != want {
+		t.Fatalf("armed for t0%+d, want the gap's end at t0%+d", a.armed-t0, want-t0)
+	}
+	a.next = 0
 	a.armed = 0
 	a.check(nil)
 	if a.armed != 0 {
-		t.Fatalf("timer armed for t0%+d after the last deadline went", a.armed-t0)
+		t.Fatalf("alarm armed for t0%+d after the last deadline went", a.armed-t0)
 	}
-	a.w.Add("/b", t0+int64(time.Hour))
+	a.next = t0 + int64(time.Hour)
 	a.leader = false
 	a.check(nil)
 	if a.armed != 0 {
-		t.Fatal("a follower armed the timer")
+		t.Fatal("a follower armed the alarm")
 	}
 }

@@ -35,7 +35,7 @@ func Props(d Deps) *actor.Props {
 type hubActor struct {
 	hub   *Hub
 	log   zerolog.Logger
-	timer *time.Timer
+	alarm *actors.Alarm
 	armed bool // the timer will send retry
 	delay time.Duration
 }
@@ -57,11 +57,7 @@ func (a *hubActor) Receive(ctx actor.Context) {
 		a.hub.Unwatch(m.ID)
 	case *actors.WatcherCountAsk:
 		m.Count = uint64(a.hub.Count())
-		select {
-		case m.Done <- m:
-		default:
-			a.log.Warn().Msg("watcher count asker's channel full; answer dropped")
-		}
+		actors.Answer(a.log, m.Done, m)
 	case *actors.Reset:
 		a.hub.SetRaft(m.RaftIndex, m.RaftTerm)
 		if m.Snapshot {
@@ -75,8 +71,8 @@ func (a *hubActor) Receive(ctx actor.Context) {
 			a.delay = min(2*a.delay, RetryInterval)
 		}
 	case *actor.Stopping:
-		if a.timer != nil {
-			a.timer.Stop()
+		if a.alarm != nil {
+			a.alarm.Stop()
 		}
 		return
 	default:
@@ -98,10 +94,8 @@ func (a *hubActor) schedule(ctx actor.Context, moved bool) {
 		return
 	}
 	a.armed = true
-	if a.timer == nil {
-		system, self := ctx.ActorSystem(), ctx.Self()
-		a.timer = time.AfterFunc(a.delay, func() { system.Root.Send(self, retryMsg) })
-		return
+	if a.alarm == nil {
+		a.alarm = actors.NewAlarm(ctx.ActorSystem().Root, ctx.Self(), retryMsg)
 	}
-	a.timer.Reset(a.delay)
+	a.alarm.Set(a.delay)
 }

@@ -1,7 +1,6 @@
 package watchhub
 
 import (
-	"log/slog"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/actors/actortest"
 	"github.com/rs/zerolog"
 )
 
@@ -25,9 +25,7 @@ type hubUnderTest struct {
 
 func spawnHub(t *testing.T, historySize int) *hubUnderTest {
 	t.Helper()
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
+	sys := actortest.QuietSystem()
 	pid := sys.Root.Spawn(Props(Deps{Log: zerolog.Nop(), HistorySize: historySize}))
 	t.Cleanup(func() {
 		_ = sys.Root.StopFuture(pid).Wait()

@@ -1,42 +1,10 @@
 package watchhub
 
 import (
-	"path"
 	"strings"
 
 	"github.com/etcdv2/server/actors"
 )
-
-// cleanPath is etcd's clean(key): rooted, no empty, "." or ".." components,
-// no trailing slash. Paths from the front are usually clean already, and
-// then nothing is allocated.
-func cleanPath(p string) string {
-	if isClean(p) {
-		return p
-	}
-	return path.Clean("/" + p)
-}
-
-func isClean(p string) bool {
-	if p == "/" {
-		return true
-	}
-	if len(p) < 2 || p[0] != '/' || p[len(p)-1] == '/' {
-		return false
-	}
-	for i := 1; i < len(p); i++ {
-		if p[i-1] != '/' {
-			continue
-		}
-		// p[i] starts a component.
-		rest := p[i:]
-		if rest[0] == '/' || rest == "." || rest == ".." ||
-			strings.HasPrefix(rest, "./") || strings.HasPrefix(rest, "../") {
-			return false
-		}
-	}
-	return true
-}
 
 // isUnder reports whether key lies strictly below the directory dir.
 func isUnder(dir, key string) bool {

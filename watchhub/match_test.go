@@ -2,31 +2,6 @@ package watchhub
 
 import "testing"
 
-func TestCleanPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/":        "/",
-		"":         "/",
-		"/a":       "/a",
-		"/a/b":     "/a/b",
-		"a/b":      "/a/b",
-		"/a/":      "/a",
-		"//a//b/":  "/a/b",
-		"/a/./b":   "/a/b",
-		"/a/../b":  "/b",
-		"/a/.b":    "/a/.b",
-		"/a/..b":   "/a/..b",
-		"/a/b.":    "/a/b.",
-		"/..":      "/",
-		"/_h/x":    "/_h/x",
-		"/a/b/..":  "/a",
-		"/a/b/../": "/a",
-	} {
-		if got := cleanPath(in); got != want {
-			t.Errorf("cleanPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestHiddenBelow(t *testing.T) {
 	for _, c := range []struct {
 		dir, key string

@@ -25,7 +25,7 @@ func (h *Hub) Watch(m *actors.Watch) {
 	}
 	w := &watcher{
 		id:        m.ID,
-		path:      cleanPath(m.Path),
+		path:      actors.CleanKey(m.Path),
 		recursive: m.Recursive,
 		stream:    m.Stream,
 		next:      since,

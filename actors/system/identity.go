@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/etcdv2/server/actors"
 )
 
 // identity is what a member keeps of its bootstrap: like etcd, a restarted
@@ -51,7 +53,7 @@ func saveIdentity(dataDir string, id identity) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(hex(id.MemberID) + " " + hex(id.ClusterID) + "\n")
+	_, err = f.WriteString(actors.HexID(id.MemberID) + " " + actors.HexID(id.ClusterID) + "\n")
 	if err == nil {
 		err = f.Sync()
 	}

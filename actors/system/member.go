@@ -54,7 +54,7 @@ func Start(cfg Config) (*Member, error) {
 		return nil, err
 	}
 	if known && stored.MemberID != self.ID {
-		cfg.Log.Warn().Str("stored", hex(stored.MemberID)).Str("flags", hex(self.ID)).
+		cfg.Log.Warn().Str("stored", actors.HexID(stored.MemberID)).Str("flags", actors.HexID(self.ID)).
 			Msg("data dir belongs to another member id than the flags derive; keeping the stored one")
 		for i := range members {
 			if members[i].ID == self.ID {
@@ -153,7 +153,7 @@ func Start(cfg Config) (*Member, error) {
 		m.Stop()
 		return nil, err
 	}
-	cfg.Log.Info().Str("name", cfg.Name).Str("id", hex(self.ID)).Str("cluster", hex(clusterID)).
+	cfg.Log.Info().Str("name", cfg.Name).Str("id", actors.HexID(self.ID)).Str("cluster", actors.HexID(clusterID)).
 		Strs("client-urls", cfg.ListenClientURLs).Str("data-dir", cfg.DataDir).Msg("member serving")
 	return m, nil
 }
