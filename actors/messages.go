@@ -75,10 +75,16 @@ type Events struct {
 // Restore (raftactor → treeactor) replaces the whole tree with a snapshot's
 // data, taken at raft index Index. The tree forwards a Reset to the hub and
 // its NextDeadline to the wheel. Data nil means an empty tree (a fresh member).
+//
+// ServeAt is the raft index the tree must have applied before the member
+// answers anyone: at least everything this member had acknowledged before it
+// stopped. The tree reports reaching it (after the hub has the same events),
+// and only then do the client listeners accept.
 type Restore struct {
-	Index uint64
-	Term  uint64
-	Data  []byte
+	Index   uint64
+	Term    uint64
+	Data    []byte
+	ServeAt uint64
 }
 
 // Reset (treeactor → watchhub) tells the hub that the tree was replaced and

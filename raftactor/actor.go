@@ -210,7 +210,7 @@ func (r *raftActor) open() error {
 			return err
 		}
 	}
-	restore := &actors.Restore{Index: r.snapIndex}
+	restore := &actors.Restore{Index: r.snapIndex, ServeAt: r.serveAt(st)}
 	if st.snapshot != nil {
 		restore.Term = st.snapshot.GetMetadata().GetTerm()
 		restore.Data = st.snapshot.GetData()
@@ -220,6 +220,20 @@ func (r *raftActor) open() error {
 		Uint64("term", r.term).Uint64("commit", r.hardState.GetCommit()).
 		Int("entries", len(st.entries)).Uints64("voters", st.confState.GetVoters()).Msg("raft log loaded")
 	return nil
+}
+
+// serveAt is the index the tree must reach before the member answers: the
+// commit index on disk is written lazily (it rides along with the next
+// batch), so it may lag what was acknowledged by the last batch. A lone voter
+// committed everything it persisted, so it waits for its whole log, which
+// its first election commits again; otherwise the commit on disk is the most
+// this member knows was committed.
+func (r *raftActor) serveAt(st *logState) uint64 {
+	if singleVoter(r.conf.current(), r.cfg.ID) {
+		last, _ := r.mem.LastIndex()
+		return last
+	}
+	return max(r.hardState.GetCommit(), r.snapIndex)
 }
 
 // loadMemory fills raft's memory view from the file and reports whether the

@@ -18,6 +18,11 @@ type Deps struct {
 	// History is how many of its last events the tree keeps in its
 	// snapshots for the hub (the watch history's size; 0: none).
 	History int
+	// Serving is called once, from the tree's goroutine, when the tree has
+	// applied the Restore's ServeAt index and sent the hub its events: from
+	// then on a read or a watch sees at least what the member acknowledged
+	// before it stopped.
+	Serving func()
 }
 
 // Props makes the tree actor's props.
@@ -33,6 +38,10 @@ type treeActor struct {
 	failed  error  // once set the tree applies nothing more and answers 300
 	// deadline is the earliest deadline last told to the timer actor.
 	deadline int64
+	// serveAt is the index to reach before the member serves; served once
+	// Serving was called.
+	serveAt uint64
+	served  bool
 }
 
 func newTreeActor(d Deps) *treeActor {
@@ -116,6 +125,7 @@ func (a *treeActor) commit(ctx actor.Context, m *actors.Committed) {
 		}
 	}
 	a.flush(ctx)
+	a.maybeServe()
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		if w := e.Waiter; w != nil {
@@ -161,6 +171,22 @@ func (a *treeActor) restore(ctx actor.Context, m *actors.Restore) {
 			Snapshot: len(m.Data) > 0, History: s.RecentEvents()})
 	}
 	a.tellDeadline(ctx, s.NextDeadline(), true)
+	a.serveAt = m.ServeAt
+	a.maybeServe()
+}
+
+// maybeServe reports, once, that the tree has caught up with what the member
+// had acknowledged. It runs after the batch's events went to the hub, so a
+// watch registered after it finds them there.
+func (a *treeActor) maybeServe() {
+	if a.served || a.failed != nil || a.applied < a.serveAt {
+		return
+	}
+	a.served = true
+	a.deps.Log.Info().Uint64("raftIndex", a.applied).Uint64("etcdIndex", a.store.Index()).Msg("tree caught up: member may serve")
+	if a.deps.Serving != nil {
+		a.deps.Serving()
+	}
 }
 
 func (a *treeActor) snapshot(ctx actor.Context) {

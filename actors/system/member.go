@@ -29,13 +29,31 @@ type Member struct {
 	stopOnce sync.Once
 }
 
-// Start spawns the actors in dependency order (those that receive first) and
-// opens the client listeners. It returns once the member serves requests.
+// Start binds the client listeners, spawns the actors in dependency order
+// (those that receive first), waits until the tree has caught up with
+// everything the member had acknowledged before it stopped, and only then
+// accepts on the listeners. It returns once the member serves requests.
+//
+// Binding comes first so that a busy port is found before the data dir is
+// touched; until the member accepts, a client's connection waits in the
+// kernel's backlog, so its first answer is already from the recovered state.
 func Start(cfg Config) (*Member, error) {
 	peers, err := cfg.Peers()
 	if err != nil {
 		return nil, err
 	}
+	lns, err := listen(cfg.ListenClientURLs)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			for _, ln := range lns {
+				ln.Close()
+			}
+		}
+	}()
 	var self httpfront.Member
 	ids := make([]uint64, len(peers))
 	members := make([]httpfront.Member, len(peers))
@@ -74,7 +92,8 @@ func Start(cfg Config) (*Member, error) {
 		return nil, err
 	}
 
-	m := &Member{log: cfg.Log, failed: make(chan error, 1)}
+	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns}
+	serving := make(chan struct{})
 	protoLog := cfg.Log.With().Str("component", "protoactor").Logger()
 	if protoLog.GetLevel() < zerolog.WarnLevel {
 		protoLog = protoLog.Level(zerolog.WarnLevel)
@@ -106,7 +125,8 @@ func Start(cfg Config) (*Member, error) {
 	}{
 		{actors.NameHub, watchhub.Props(watchhub.Deps{Log: cfg.Log.With().Str("actor", "hub").Logger(), HistorySize: history})},
 		{actors.NameWheel, ttlwheel.Props(ttlwheel.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "wheel").Logger()})},
-		{actors.NameTree, treeactor.Props(treeactor.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "tree").Logger(), Fail: m.fail, History: history})},
+		{actors.NameTree, treeactor.Props(treeactor.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "tree").Logger(), Fail: m.fail, History: history,
+			Serving: func() { close(serving) }})},
 		{actors.NameRaft, raftactor.Props(raftactor.Config{
 			ID:             self.ID,
 			Peers:          ids,
@@ -139,23 +159,39 @@ func Start(cfg Config) (*Member, error) {
 		WatchMaxWait:   cfg.WatchMaxWait,
 		EnablePprof:    cfg.EnablePprof,
 	})
-	for _, u := range cfg.ListenClientURLs {
-		addr, err := hostPort(u)
-		if err == nil {
-			var ln net.Listener
-			ln, err = net.Listen("tcp", addr)
-			if err == nil {
-				m.lns = append(m.lns, ln)
-				go m.serve(ln)
-				continue
-			}
-		}
+	select {
+	case <-serving:
+	case err := <-m.failed:
 		m.Stop()
 		return nil, err
+	}
+	ok = true
+	for _, ln := range m.lns {
+		go m.serve(ln)
 	}
 	cfg.Log.Info().Str("name", cfg.Name).Str("id", actors.HexID(self.ID)).Str("cluster", actors.HexID(clusterID)).
 		Strs("client-urls", cfg.ListenClientURLs).Str("data-dir", cfg.DataDir).Msg("member serving")
 	return m, nil
+}
+
+// listen binds every client URL, or none.
+func listen(urls []string) ([]net.Listener, error) {
+	var lns []net.Listener
+	for _, u := range urls {
+		addr, err := hostPort(u)
+		if err == nil {
+			var ln net.Listener
+			if ln, err = net.Listen("tcp", addr); err == nil {
+				lns = append(lns, ln)
+				continue
+			}
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+		return nil, err
+	}
+	return lns, nil
 }
 
 func (m *Member) serve(ln net.Listener) {

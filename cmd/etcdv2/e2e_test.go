@@ -41,7 +41,8 @@ func TestMain(m *testing.M) {
 type server struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *strings.Builder
+	addr string // host:port of the client URL
+	logs *syncBuilder
 }
 
 func freePort(t *testing.T) int {
@@ -65,9 +66,24 @@ func (b *syncBuilder) Write(p []byte) (int, error) {
 	return b.Builder.Write(p)
 }
 
+func (b *syncBuilder) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Builder.String()
+}
+
 // startServer starts the binary on fresh loopback ports with its data in dir,
 // waits until it is healthy, and stops it (by its own handle) when the test ends.
 func startServer(t *testing.T, dir string, extra ...string) *server {
+	t.Helper()
+	s := launch(t, dir, extra...)
+	s.waitHealthy(t)
+	return s
+}
+
+// launch starts the binary on fresh loopback ports with its data in dir and
+// returns at once; it stops it (by its own handle) when the test ends.
+func launch(t *testing.T, dir string, extra ...string) *server {
 	t.Helper()
 	client, peer := freePort(t), freePort(t)
 	cu := fmt.Sprintf("http://127.0.0.1:%d", client)
@@ -81,21 +97,26 @@ func startServer(t *testing.T, dir string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, url: cu, logs: &logs.Builder}
+	s := &server{cmd: cmd, url: cu, addr: fmt.Sprintf("127.0.0.1:%d", client), logs: logs}
 	t.Cleanup(func() { s.kill() })
+	return s
+}
+
+func (s *server) waitHealthy(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := http.Get(cu + "/health")
+		resp, err := http.Get(s.url + "/health")
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == 200 && strings.Contains(string(body), `"true"`) {
-				return s
+				return
 			}
 		}
 		if time.Now().After(deadline) {
 			s.kill()
-			t.Fatalf("server did not become healthy; logs:\n%s", logs.String())
+			t.Fatalf("server did not become healthy; logs:\n%s", s.logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
