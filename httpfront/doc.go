@@ -10,6 +10,12 @@
 // message's own Done channel, never longer than the request timeout, and
 // renders etcd's JSON, headers and status codes.
 //
+// The connections that wait (idle between requests, or parked in a long
+// poll) are package connpark's: an epoll-based engine that owns their file
+// descriptors and writes parked watches' events, and knows this package only
+// as its Host. The split runs along the craft: here, what etcd says on the
+// wire; there, how a waiting connection costs no goroutine.
+//
 // The front owns nothing but its pools: every byte it keeps is copied out of
 // the fasthttp RequestCtx (which dies when the handler returns), and a message
 // it gave up waiting for is dropped, never pooled, since its answer may still

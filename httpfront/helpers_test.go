@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/httpfront/internal/wiretest"
 )
 
 // testNow is the fake clock of every test server.
@@ -306,13 +307,7 @@ func (h *harness) sink(n int) (*actors.Watch, actors.WatchSink) {
 // waitFor polls cond for up to 5 s.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	wiretest.WaitFor(h.t, what, cond)
 }
 
 // proposals returns the commands the raft actor was asked to apply.
@@ -358,15 +353,7 @@ type response struct {
 // exchange; the connection closes with the test.
 func (h *harness) dial() net.Conn {
 	h.t.Helper()
-	conn, err := net.Dial("tcp", h.addr)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { conn.Close() })
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		h.t.Fatal(err)
-	}
-	return conn
+	return wiretest.Dial(h.t, h.addr)
 }
 
 // do sends one raw request (the target exactly as given, no client-side

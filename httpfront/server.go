@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -17,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp/pprofhandler"
 
 	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/httpfront/connpark"
 )
 
 // Versions reported by /version: the etcd release whose v2 API is served, and
@@ -74,29 +74,20 @@ type Server struct {
 	srv     *fasthttp.Server
 	closing chan struct{} // closed by Shutdown: long polls end at once
 
-	// park holds the parked long polls, made with the first watch.
-	parkOnce sync.Once
-	park     *lot
-	mu       sync.Mutex
-	closed   bool
-	lns      []net.Listener
-	table    atomic.Value // connTable: where connections wait between requests, if anywhere
+	// park keeps the connections that wait: for a request, or parked in a
+	// long poll.
+	park   *connpark.Engine
+	mu     sync.Mutex
+	closed bool
+	lns    []net.Listener
 }
 
-// connTable is the epoll set where connections wait between requests and
-// parked watches wait for their clients' hang-ups (readyln_linux.go).
-type connTable interface {
-	rearm(c net.Conn, fd int) // c's response is complete: wait for its next request
-	parked(pw *parkedWatch)   // pw.conn is a parked watch's now; pw.mu is held
-	unparked(pw *parkedWatch) // pw's watch is over; pw.mu is held
-	drop(c net.Conn, fd int)  // c leaves: it closes, or fasthttp serves it
-}
+// host is the server as its connection engine sees it.
+type host Server
 
-// conns returns the server's connection table; nil without one.
-func (s *Server) conns() connTable {
-	t, _ := s.table.Load().(connTable)
-	return t
-}
+func (h *host) Handle(ctx *fasthttp.RequestCtx) { (*Server)(h).handle(ctx) }
+func (h *host) ServeConn(c net.Conn) error      { return h.srv.ServeConn(c) }
+func (h *host) Unwatch(id uint64)               { (*Server)(h).unwatch(id) }
 
 // New makes a front end; call Serve to start answering.
 func New(cfg Config) *Server {
@@ -146,14 +137,23 @@ func New(cfg Config) *Server {
 		// etcd never reads multipart bodies; fasthttp must not either.
 		DisablePreParseMultipartForm: true,
 		ReadBufferSize:               8 << 10,
-		IdleTimeout:                  5 * time.Minute,
-		ReadTimeout:                  time.Minute,
-		WriteTimeout:                 time.Minute,
-		CloseOnShutdown:              true,
-		// Parked watches own their hijacked connections (watchpark.go).
+		// etcd's ReadTimeout; connections waiting in the engine's epoll set
+		// close after it too.
+		IdleTimeout:     5 * time.Minute,
+		ReadTimeout:     time.Minute,
+		WriteTimeout:    time.Minute,
+		CloseOnShutdown: true,
+		// Parked watches own their hijacked connections (package connpark).
 		KeepHijackedConns: true,
 		Logger:            fasthttpLogger{s.log},
 	}
+	s.park = connpark.New((*host)(s), connpark.Config{
+		Log:       s.log,
+		CtxLog:    s.srv.Logger,
+		IdleLimit: s.srv.IdleTimeout,
+		MaxWait:   s.maxWait,
+		Closing:   s.closing,
+	})
 	return s
 }
 
@@ -168,12 +168,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		return nil
 	}
-	ln = listenReady(ln, s.log, s)
-	// Connections whose long poll is over wait for their next request in
-	// the first listener's epoll set, whichever listener they came from.
-	if t, ok := ln.(connTable); ok && s.conns() == nil {
-		s.table.Store(t)
-	}
+	ln = s.park.Listen(ln)
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
 	err := s.srv.Serve(ln)

@@ -1,39 +1,24 @@
 package httpfront
 
 import (
-	"sync/atomic"
-	"time"
-
 	"github.com/valyala/fasthttp"
 
 	"github.com/etcdv2/server/actors"
 )
-
-// streamBuffer is how many deliveries a stream may have waiting to be
-// written, etcd's buffer per stream watcher; past it the hub keeps the
-// stream lagging and refills it from the history.
-const streamBuffer = 100
-
-// streamWriteTimeout bounds one write to a long poll's client that could not
-// take it at once (see watchwrite.go).
-const streamWriteTimeout = time.Minute
-
-var watchIDs atomic.Uint64
 
 // watch is a wait=true GET. etcd registers the watcher, then sends its
 // headers at once and the event whenever it comes; clients (and the
 // conformance checker) rely on those early headers. The front does the same:
 // it registers the watch with the hub, learns the member's indexes, and then
 // either answers at once (the hub answered from its history: an event, or an
-// error such as 401) or parks the connection (watchpark.go): the headers go
+// error such as 401) or parks the connection (package connpark): the headers go
 // out, no goroutine stays behind, and the events are written as they come,
 // each as its own chunk. A wait that ends at WatchMaxWait or shutdown reads
 // as 200 with an empty body: "watch again".
 func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
-	l := s.parking()
-	pw := newParkedWatch(l, watchIDs.Add(1), kr.stream)
+	pw := s.park.NewWatch(kr.stream)
 	w := &actors.Watch{
-		ID:         pw.id,
+		ID:         pw.ID(),
 		Path:       kr.cmd.Path,
 		Recursive:  kr.cmd.Recursive,
 		Stream:     kr.stream,
@@ -47,21 +32,21 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 	registered := s.send(s.pids.Hub, w)
 	if registered {
 		select {
-		case first = <-pw.first:
+		case first = <-pw.First():
 		case <-t.C:
 		}
 	}
 	putTimer(t)
 	if first == nil {
-		pw.abandon()
+		pw.Abandon()
 		if registered {
-			s.unwatch(pw.id)
+			s.unwatch(pw.ID())
 		}
 		s.timedOut(ctx, rq, "watch", w.Path)
 		return
 	}
 	if first.Err != nil {
-		pw.abandon()
+		pw.Abandon()
 		rq.out = writeKeyError(ctx, rq.out, first.Err)
 		return
 	}
@@ -73,7 +58,7 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 	setUint(h, hdrHistoryStart, first.HistoryStart)
 	// An event already found in the history answers a one-shot at once.
 	if !kr.stream {
-		if ev := pw.takeEarly(); ev != nil {
+		if ev := pw.TakeEarly(); ev != nil {
 			rq.out = ev.AppendJSON(rq.out[:0], ev.At, false)
 			ctx.SetBody(rq.out)
 			return
@@ -82,17 +67,18 @@ func (s *Server) watch(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 	// Long poll: render the headers now (fasthttp's own rendering, Date
 	// included), and let fasthttp hand over the connection once the handler
 	// returns, without writing anything itself.
+	var chunked, keep bool
 	if ctx.Request.Header.IsHTTP11() {
 		h.SetContentLength(-1) // chunked
-		pw.chunked = true
-		pw.keep = !ctx.Request.Header.ConnectionClose()
+		chunked = true
+		keep = !ctx.Request.Header.ConnectionClose()
 	}
-	if !pw.keep {
+	if !keep {
 		// An HTTP/1.0 client reads the body to the connection's end, as
 		// net/http serves it; one that asked to close gets that too.
 		h.SetConnectionClose()
 	}
-	parkAfter(ctx, pw, h.AppendBytes)
+	pw.ParkAfter(ctx, chunked, keep, h.AppendBytes)
 }
 
 func (s *Server) unwatch(id uint64) {

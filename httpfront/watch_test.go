@@ -12,13 +12,12 @@ import (
 	"time"
 
 	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/httpfront/internal/wiretest"
 )
 
-func testEvent(i uint64) *actors.Event {
-	return &actors.Event{Action: actors.ActionSet, Index: i, Node: &actors.Node{Key: "/w", Value: "v" + itoa(int(i)), ModifiedIndex: i, CreatedIndex: i}}
-}
+func testEvent(i uint64) *actors.Event { return wiretest.Event(i) }
 
-func eventJSON(i uint64) string { return string(testEvent(i).AppendJSON(nil, testNow, false)) }
+func eventJSON(i uint64) string { return wiretest.EventJSON(i, testNow) }
 
 // openWatch sends a watch request and returns once its headers arrived.
 func (h *harness) openWatch(target string) (net.Conn, *http.Response, *bufio.Reader) {
@@ -193,16 +192,7 @@ func TestWatchHubSilentTimesOut(t *testing.T) {
 // headers, leaving the body to the caller.
 func (h *harness) rawWatch(target string) (net.Conn, *bufio.Reader, *http.Response) {
 	h.t.Helper()
-	conn := h.dial()
-	if _, err := io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
-		h.t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
-	if err != nil {
-		h.t.Fatalf("watch %s: %v", target, err)
-	}
-	return conn, br, resp
+	return wiretest.RawWatch(h.t, h.addr, target)
 }
 
 func TestParkedOneShotExactAnswer(t *testing.T) {
@@ -240,7 +230,7 @@ func TestParkedOneShotExactAnswer(t *testing.T) {
 	if _, err := io.ReadFull(br, got); err != nil || string(got) != wire {
 		t.Fatalf("body on the wire %q, %v; want %q", got, err, wire)
 	}
-	h.waitFor("the watch to leave the lot", func() bool { return h.srv.parking().parked() == 0 })
+	h.waitFor("the watch to leave the lot", func() bool { return h.srv.park.Parked() == 0 })
 
 	// Keep-alive: the same connection serves the next requests, a plain
 	// read and then another watch.
@@ -358,7 +348,7 @@ func TestParkedClientGoneEndsAtMaxWait(t *testing.T) {
 	w, _ := h.sink(1)
 	conn.Close()
 	h.waitFor("unwatch", func() bool { u := unwatches(h.hub); return len(u) == 1 && u[0] == w.ID })
-	if n := h.srv.parking().parked(); n != 0 {
+	if n := h.srv.park.Parked(); n != 0 {
 		t.Errorf("%d watches still parked", n)
 	}
 }
@@ -374,8 +364,8 @@ func TestShutdownEndsParkedStreams(t *testing.T) {
 	if err != nil || line != eventJSON(8) {
 		t.Fatalf("stream event %q %v", line, err)
 	}
-	l := h.srv.parking()
-	if n := l.parked(); n != 2 {
+	l := h.srv.park
+	if n := l.Parked(); n != 2 {
 		t.Fatalf("%d parked, want 2", n)
 	}
 	if err := h.srv.Shutdown(); err != nil {
@@ -391,7 +381,7 @@ func TestShutdownEndsParkedStreams(t *testing.T) {
 	if u := unwatches(h.hub); u[0] != w2.ID-1 && u[1] != w2.ID-1 {
 		t.Errorf("unwatched %v", u)
 	}
-	if n := l.parked(); n != 0 {
+	if n := l.Parked(); n != 0 {
 		t.Errorf("%d still parked", n)
 	}
 }
@@ -400,12 +390,12 @@ func TestParkedClientHangUpUnwatches(t *testing.T) {
 	h := newHarness(t, withMaxWait(time.Hour))
 	conn, _, _ := h.rawWatch("/v2/keys/w?wait=true&recursive=true")
 	w, _ := h.sink(1)
-	l := h.srv.parking()
-	h.waitFor("the watch parked", func() bool { return l.parked() == 1 })
+	l := h.srv.park
+	h.waitFor("the watch parked", func() bool { return l.Parked() == 1 })
 	conn.Close()
 	// Long before the hour: etcd drops a watcher when its client goes.
 	h.waitFor("unwatch", func() bool { u := unwatches(h.hub); return len(u) == 1 && u[0] == w.ID })
-	if n := l.parked(); n != 0 {
+	if n := l.Parked(); n != 0 {
 		t.Errorf("%d watches still parked", n)
 	}
 }
@@ -423,8 +413,8 @@ func TestParkedWatchWithRequestSentEarly(t *testing.T) {
 		t.Fatalf("watch: %v", err)
 	}
 	_, sink := h.sink(1)
-	l := h.srv.parking()
-	h.waitFor("the watch parked", func() bool { return l.parked() == 1 })
+	l := h.srv.park
+	h.waitFor("the watch parked", func() bool { return l.Parked() == 1 })
 	sink.Deliver(&actors.WatchEvent{Event: testEvent(8), EtcdIndex: 7})
 	if b, err := io.ReadAll(r1.Body); err != nil || string(b) != eventJSON(8) {
 		t.Fatalf("watch body %q %v", b, err)

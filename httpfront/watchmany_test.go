@@ -25,7 +25,9 @@ const manyWatchers = 10000
 // hold no goroutine each, then sends one event to all of them.
 func TestManyParkedWatchers(t *testing.T) {
 	h := newHarness(t, withMaxWait(time.Hour))
-	h.srv.parking() // its few goroutines are not the watchers'
+	// A first watch starts the lot's few goroutines, which are not the
+	// watchers'.
+	h.srv.park.NewWatch(false).Abandon()
 	runtime.GC()
 	before := runtime.NumGoroutine()
 
@@ -70,8 +72,8 @@ func TestManyParkedWatchers(t *testing.T) {
 	if l := readLine(); l != "attached" {
 		t.Fatalf("client process: %q", l)
 	}
-	l := h.srv.parking()
-	h.waitFor("every watch parked", func() bool { return l.parked() == manyWatchers })
+	l := h.srv.park
+	h.waitFor("every watch parked", func() bool { return l.Parked() == manyWatchers })
 	// fasthttp's idle workers and the hijack goroutines ending now come and
 	// go; what must not be there is a goroutine per watcher.
 	h.waitFor("goroutines to settle", func() bool { return runtime.NumGoroutine()-before < 100 })
@@ -97,7 +99,7 @@ func TestManyParkedWatchers(t *testing.T) {
 	if got, want := readLine(), "got "+strconv.Itoa(manyWatchers); got != want {
 		t.Fatalf("client process: %q, want %q", got, want)
 	}
-	h.waitFor("the lot to empty", func() bool { return l.parked() == 0 })
+	h.waitFor("the lot to empty", func() bool { return l.Parked() == 0 })
 }
 
 // TestMain runs the tests, or, in the child process of

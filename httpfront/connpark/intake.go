@@ -1,4 +1,4 @@
-package httpfront
+package connpark
 
 import (
 	"net"
@@ -21,14 +21,17 @@ import (
 // headers into its buffer (which the intake reuses once they are written).
 type intakeConn struct {
 	net.Conn
-	pw   *parkedWatch
+	pw   *Watch
 	head []byte
 }
 
-// parkAfter has pw's connection parked once the handler returns: by
+// ParkAfter has pw's connection parked once the handler returns: by
 // fasthttp's hijacking when fasthttp serves the request, by the intake when
-// it does. head renders the response headers into the buffer given.
-func parkAfter(ctx *fasthttp.RequestCtx, pw *parkedWatch, head func([]byte) []byte) {
+// it does. head renders the response headers into the buffer given; chunked
+// says the body is HTTP/1.1's chunked one (else it ends with the
+// connection), keep that the connection may serve another request after it.
+func (pw *Watch) ParkAfter(ctx *fasthttp.RequestCtx, chunked, keep bool, head func([]byte) []byte) {
+	pw.chunked, pw.keep = chunked, keep
 	if ic, ok := ctx.Conn().(*intakeConn); ok {
 		ic.head = head(ic.head[:0])
 		pw.head, pw.borrowed = ic.head, true

@@ -1,4 +1,4 @@
-package httpfront
+package connpark
 
 import (
 	"net"
@@ -7,34 +7,27 @@ import (
 	"time"
 )
 
-// lot holds a server's parked watches: a list in deadline order (every
-// watch waits the same WatchMaxWait, so parking order is deadline order),
+// lot holds an engine's parked watches: a list in deadline order (every
+// watch waits the same MaxWait, so parking order is deadline order),
 // swept by one goroutine, and the queue of watches with something to write,
 // served by a few writer goroutines. Its goroutines end at shutdown, after
 // ending every parked watch.
 type lot struct {
-	s     *Server
+	e     *Engine
 	queue writeQueue
 
 	mu         sync.Mutex
-	head, tail *parkedWatch
+	head, tail *Watch
 	n          int
 	closed     bool
 }
 
-// parking returns s's lot, making it (and its goroutines) with the first
-// watch, so a server that is never watched runs none of them.
-func (s *Server) parking() *lot {
-	s.parkOnce.Do(func() {
-		l := &lot{s: s}
-		l.queue.cond.L = &l.queue.mu
-		s.park = l
-		go l.sweep()
-		for range watchWriters() {
-			go l.write()
-		}
-	})
-	return s.park
+// start runs the sweeper and the writers (Engine.parking, once).
+func (l *lot) start() {
+	go l.sweep()
+	for range watchWriters() {
+		go l.write()
+	}
 }
 
 // watchWriters is how many goroutines write to parked watches: one per CPU,
@@ -45,7 +38,7 @@ func watchWriters() int {
 
 func (l *lot) closing() bool {
 	select {
-	case <-l.s.closing:
+	case <-l.e.closing:
 		return true
 	default:
 		return false
@@ -54,13 +47,13 @@ func (l *lot) closing() bool {
 
 // add puts pw at the list's end, with its deadline; false once the server is
 // shutting down.
-func (l *lot) add(pw *parkedWatch) bool {
+func (l *lot) add(pw *Watch) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return false
 	}
-	pw.deadline = time.Now().Add(l.s.maxWait).UnixNano()
+	pw.deadline = time.Now().Add(l.e.maxWait).UnixNano()
 	pw.prev, pw.next = l.tail, nil
 	if l.tail != nil {
 		l.tail.next = pw
@@ -74,13 +67,13 @@ func (l *lot) add(pw *parkedWatch) bool {
 }
 
 // remove takes pw off the list, if it is there.
-func (l *lot) remove(pw *parkedWatch) {
+func (l *lot) remove(pw *Watch) {
 	l.mu.Lock()
 	l.unlinkLocked(pw)
 	l.mu.Unlock()
 }
 
-func (l *lot) unlinkLocked(pw *parkedWatch) {
+func (l *lot) unlinkLocked(pw *Watch) {
 	if !pw.linked {
 		return
 	}
@@ -109,11 +102,11 @@ func (l *lot) parked() int {
 // tick is a small part of WatchMaxWait (a second at most): a wait may last
 // that much longer, which nobody can tell from a client gone silent.
 func (l *lot) sweep() {
-	t := time.NewTicker(min(max(l.s.maxWait/16, 5*time.Millisecond), time.Second))
+	t := time.NewTicker(min(max(l.e.maxWait/16, 5*time.Millisecond), time.Second))
 	defer t.Stop()
 	for {
 		select {
-		case <-l.s.closing:
+		case <-l.e.closing:
 			l.shutdown()
 			return
 		case now := <-t.C:
@@ -123,7 +116,7 @@ func (l *lot) sweep() {
 }
 
 func (l *lot) expire(now int64) {
-	var due []*parkedWatch
+	var due []*Watch
 	l.mu.Lock()
 	for pw := l.head; pw != nil && pw.deadline <= now; pw = l.head {
 		l.unlinkLocked(pw)
@@ -138,7 +131,7 @@ func (l *lot) expire(now int64) {
 // shutdown ends every parked watch (its last chunk, then the connection
 // closes) and stops the writers.
 func (l *lot) shutdown() {
-	var all []*parkedWatch
+	var all []*Watch
 	l.mu.Lock()
 	l.closed = true
 	for pw := l.head; pw != nil; pw = l.head {
@@ -154,7 +147,7 @@ func (l *lot) shutdown() {
 
 // write serves the queue until shutdown.
 func (l *lot) write() {
-	var batch []*parkedWatch
+	var batch []*Watch
 	var scratch []byte
 	for {
 		batch = l.queue.take(batch[:0])
@@ -165,14 +158,19 @@ func (l *lot) write() {
 			pw.handBack(pw.service(&scratch))
 			batch[i] = nil
 		}
-		scratch = trim(scratch)
+		if cap(scratch) > maxScratch {
+			scratch = nil // one huge batch does not pin its memory forever
+		}
 	}
 }
+
+// maxScratch bounds the buffer a writer keeps between batches.
+const maxScratch = 64 << 10
 
 // service writes what pw has pending, unless it ended or a goroutine of its
 // own is writing for it, and returns the connection if the response is
 // complete.
-func (pw *parkedWatch) service(scratch *[]byte) net.Conn {
+func (pw *Watch) service(scratch *[]byte) net.Conn {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
 	pw.queued = false
@@ -183,17 +181,17 @@ func (pw *parkedWatch) service(scratch *[]byte) net.Conn {
 }
 
 // writeQueue is the parked watches with something to write. A watch is in it
-// at most once (parkedWatch.queued), so it never holds more than the
+// at most once (Watch.queued), so it never holds more than the
 // watches there are.
 type writeQueue struct {
 	mu     sync.Mutex
 	cond   sync.Cond
-	items  []*parkedWatch
+	items  []*Watch
 	next   int // items[next:] wait
 	closed bool
 }
 
-func (q *writeQueue) push(pw *parkedWatch) {
+func (q *writeQueue) push(pw *Watch) {
 	q.mu.Lock()
 	q.items = append(q.items, pw)
 	q.mu.Unlock()
@@ -202,7 +200,7 @@ func (q *writeQueue) push(pw *parkedWatch) {
 
 // take waits for watches and appends up to a batch of them to dst; nil once
 // the queue is closed.
-func (q *writeQueue) take(dst []*parkedWatch) []*parkedWatch {
+func (q *writeQueue) take(dst []*Watch) []*Watch {
 	const batch = 64
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -1,4 +1,4 @@
-package httpfront
+package connpark
 
 import (
 	"bufio"
@@ -20,20 +20,17 @@ const intakeHead = 4096
 // acknowledgment of one watch at a time, so a few keep the hub busy.
 const intakeWorkers = 4
 
-// intakeQueue is how many long polls may wait for a worker: a crowd of
-// watchers attaching at once fits. Past it fasthttp serves them, so the
-// poller never waits for the workers (a hub that does not answer holds up
-// its watches, not the server's other connections).
-var intakeQueue = 8192
-
 type intakeJob struct {
 	c  net.Conn
 	fd int
 }
 
-// intake is a ready listener's server of long polls (see intake.go).
+// intake is a ready listener's server of long polls (see intake.go). Its
+// queue holds Config.IntakeQueue long polls; past it fasthttp serves them,
+// so the poller never waits for the workers (a hub that does not answer
+// holds up its watches, not the server's other connections).
 type intake struct {
-	s    *Server
+	e    *Engine
 	r    *readyListener
 	jobs chan intakeJob
 
@@ -45,8 +42,8 @@ type intake struct {
 	served atomic.Uint64 // requests the intake answered or parked
 }
 
-func newIntake(s *Server, r *readyListener) *intake {
-	in := &intake{s: s, r: r, jobs: make(chan intakeJob, intakeQueue)}
+func newIntake(e *Engine, r *readyListener) *intake {
+	in := &intake{e: e, r: r, jobs: make(chan intakeJob, e.intakeQueue)}
 	for range intakeWorkers {
 		go in.work()
 	}
@@ -179,8 +176,8 @@ func (w *intakeWorker) serve(c net.Conn, fd int) {
 	ctx := &w.ctx
 	ctx.Response.Reset()
 	w.conn.Conn = c
-	ctx.Init2(&w.conn, fasthttpLogger{w.in.s.log}, false)
-	w.in.s.handle(ctx)
+	ctx.Init2(&w.conn, w.in.e.ctxLog, false)
+	w.in.e.host.Handle(ctx)
 	pw := w.conn.pw
 	w.conn.Conn, w.conn.pw = nil, nil
 	if pw != nil {

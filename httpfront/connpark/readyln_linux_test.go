@@ -1,4 +1,4 @@
-package httpfront
+package connpark
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ func TestReadyListenerHandsOverOnlyReadableConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := listenReady(inner, zerolog.Nop(), nil)
+	ln := New(nil, Config{Log: zerolog.Nop(), IdleLimit: 5 * time.Minute}).Listen(inner)
 	if _, ok := ln.(*readyListener); !ok {
 		t.Fatal("no epoll listener on linux")
 	}
@@ -78,7 +78,7 @@ func TestReadyListenerHandsOverOnlyReadableConnections(t *testing.T) {
 
 // Many idle connections to a serving front end cost it no goroutines.
 func TestIdleConnectionsHoldNoGoroutines(t *testing.T) {
-	h := newHarness(t)
+	h := newFront(t, Config{})
 	before := runtime.NumGoroutine()
 	conns := make([]net.Conn, 300)
 	for i := range conns {

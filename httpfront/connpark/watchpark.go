@@ -1,4 +1,4 @@
-package httpfront
+package connpark
 
 import (
 	"io"
@@ -9,15 +9,16 @@ import (
 	"github.com/etcdv2/server/actors"
 )
 
-// A parked watch is a long poll whose headers are out and whose connection
-// fasthttp has let go: no goroutine waits for it. It is the watch's sink: the
-// hub's Deliver queues the event and hands the watch to the lot's writers,
-// which write it without blocking (watchwrite.go). A one-shot's event ends
-// the response, and the connection goes back to fasthttp for the client's
-// next request; a stream takes chunk after chunk. The lot's sweeper ends
-// watches at WatchMaxWait and at shutdown. A parked watch costs its struct,
-// its socket and its entry in the hub.
-type parkedWatch struct {
+// Watch is a long poll, and once parked one whose headers are out and whose
+// connection fasthttp has let go: no goroutine waits for it. It is the
+// watch's sink: the hub's Deliver queues the event and hands the watch to the
+// lot's writers, which write it without blocking (watchwrite.go). A
+// one-shot's event ends the response, and the connection goes back to wait
+// for the client's next request: in the epoll set, or with fasthttp when
+// there is none or the client already sent more. A stream takes chunk after
+// chunk. The lot's sweeper ends watches at MaxWait and at shutdown. A parked
+// watch costs its struct, its socket and its entry in the hub.
+type Watch struct {
 	lot     *lot
 	id      uint64
 	stream  bool
@@ -46,9 +47,18 @@ type parkedWatch struct {
 
 	// Guarded by lot.mu: the lot's list, in deadline order.
 	deadline   int64
-	prev, next *parkedWatch
+	prev, next *Watch
 	linked     bool
 }
+
+// streamBuffer is how many deliveries a stream may have waiting to be
+// written, etcd's buffer per stream watcher; past it the hub keeps the
+// stream lagging and refills it from the history.
+const streamBuffer = 100
+
+// streamWriteTimeout bounds one write to a long poll's client that could not
+// take it at once (see watchwrite.go).
+const streamWriteTimeout = time.Minute
 
 type parkState uint8
 
@@ -58,8 +68,8 @@ const (
 	done                     // answered, ended or abandoned: deliveries are dropped
 )
 
-func newParkedWatch(l *lot, id uint64, stream bool) *parkedWatch {
-	pw := &parkedWatch{lot: l, id: id, stream: stream, fd: -1, first: make(chan *actors.WatchEvent, 1)}
+func newWatch(l *lot, id uint64, stream bool) *Watch {
+	pw := &Watch{lot: l, id: id, stream: stream, fd: -1, first: make(chan *actors.WatchEvent, 1)}
 	pw.pending = pw.inline[:0]
 	return pw
 }
@@ -68,7 +78,7 @@ func newParkedWatch(l *lot, id uint64, stream bool) *parkedWatch {
 // delivery goes to the waiting handler; later ones wait in pending until a
 // writer takes them. A full pending list says "no room": the hub refills the
 // stream from its history later.
-func (pw *parkedWatch) Deliver(we *actors.WatchEvent) bool {
+func (pw *Watch) Deliver(we *actors.WatchEvent) bool {
 	pw.mu.Lock()
 	if !pw.acked {
 		pw.acked = true
@@ -103,9 +113,16 @@ func (pw *parkedWatch) Deliver(we *actors.WatchEvent) bool {
 	return true
 }
 
-// takeEarly returns a one-shot's event if it came with the acknowledgment;
+// ID is the watch's id, unique in its engine, for the hub.
+func (pw *Watch) ID() uint64 { return pw.id }
+
+// First carries the hub's first delivery to the waiting handler: an error
+// that ends the watch, or the acknowledgment.
+func (pw *Watch) First() <-chan *actors.WatchEvent { return pw.first }
+
+// TakeEarly returns a one-shot's event if it came with the acknowledgment;
 // the watch is then over.
-func (pw *parkedWatch) takeEarly() *actors.Event {
+func (pw *Watch) TakeEarly() *actors.Event {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
 	for _, we := range pw.pending {
@@ -118,15 +135,15 @@ func (pw *parkedWatch) takeEarly() *actors.Event {
 	return nil
 }
 
-// abandon drops a watch the handler answered without parking.
-func (pw *parkedWatch) abandon() {
+// Abandon drops a watch the handler answered without parking.
+func (pw *Watch) Abandon() {
 	pw.mu.Lock()
 	pw.state = done
 	pw.clearPending()
 	pw.mu.Unlock()
 }
 
-func (pw *parkedWatch) clearPending() {
+func (pw *Watch) clearPending() {
 	clear(pw.pending)
 	pw.pending = pw.pending[:0]
 }
@@ -134,14 +151,14 @@ func (pw *parkedWatch) clearPending() {
 // park is the hijack handler, on a goroutine fasthttp starts for it: it
 // takes the connection, writes the headers and whatever came meanwhile, puts
 // the watch in the lot and returns.
-func (pw *parkedWatch) park(c net.Conn) {
+func (pw *Watch) park(c net.Conn) {
 	raw, lead := detach(c)
 	pw.parkOn(raw, socketOf(raw), lead)
 }
 
 // parkOn parks pw on its connection raw, whose socket is fd (-1: none), with
 // the bytes lead that its client already sent after the request.
-func (pw *parkedWatch) parkOn(raw net.Conn, fd int, lead []byte) {
+func (pw *Watch) parkOn(raw net.Conn, fd int, lead []byte) {
 	pw.mu.Lock()
 	pw.conn, pw.lead, pw.fd = raw, lead, fd
 	pw.state = parked
@@ -152,7 +169,7 @@ func (pw *parkedWatch) parkOn(raw net.Conn, fd int, lead []byte) {
 		pw.mu.Unlock()
 		return
 	}
-	if t := pw.lot.s.conns(); t != nil {
+	if t := pw.lot.e.conns(); t != nil {
 		t.parked(pw)
 	}
 	hand := pw.flushLocked(nil, false)
@@ -192,7 +209,7 @@ func detach(c net.Conn) (net.Conn, []byte) {
 // end is how a wait ends without an event: at WatchMaxWait (the client then
 // watches again), or at shutdown, when the connection closes as well.
 // Deliveries already queued still go out first.
-func (pw *parkedWatch) end(how ending) {
+func (pw *Watch) end(how ending) {
 	pw.mu.Lock()
 	if pw.state != parked {
 		pw.mu.Unlock()
@@ -216,15 +233,15 @@ func (pw *parkedWatch) end(how ending) {
 
 // unwatchLocked tells the hub, once, that the watch is over, unless the hub
 // dropped it itself (a one-shot that got its event).
-func (pw *parkedWatch) unwatchLocked() {
+func (pw *Watch) unwatchLocked() {
 	if !pw.forgotten {
 		pw.forgotten = true
-		pw.lot.s.unwatch(pw.id)
+		pw.lot.e.host.Unwatch(pw.id)
 	}
 }
 
 // failLocked drops a watch whose client is gone.
-func (pw *parkedWatch) failLocked() {
+func (pw *Watch) failLocked() {
 	pw.finishLocked(endClose)
 	pw.unwatchLocked()
 }
@@ -238,7 +255,7 @@ const (
 
 // finishLocked ends the watch at once: the headers if they are still
 // unwritten, the last chunk, then the connection closes. pw.mu is held.
-func (pw *parkedWatch) finishLocked(how ending) {
+func (pw *Watch) finishLocked(how ending) {
 	if pw.state == done {
 		return
 	}
@@ -260,35 +277,35 @@ func (pw *parkedWatch) finishLocked(how ending) {
 
 // unparkLocked tells the connection table that pw's connection is no
 // longer a parked watch's.
-func (pw *parkedWatch) unparkLocked() {
-	if t := pw.lot.s.conns(); t != nil && pw.conn != nil {
+func (pw *Watch) unparkLocked() {
+	if t := pw.lot.e.conns(); t != nil && pw.conn != nil {
 		t.unparked(pw)
 	}
 }
 
 // closeConn closes c, pw's connection, out of the connection table.
-func (pw *parkedWatch) closeConn(c net.Conn) {
-	if t := pw.lot.s.conns(); t != nil {
+func (pw *Watch) closeConn(c net.Conn) {
+	if t := pw.lot.e.conns(); t != nil {
 		t.drop(c, pw.fd)
 	}
 	c.Close()
 }
 
 // hangUp ends a watch whose client is gone.
-func (pw *parkedWatch) hangUp() {
+func (pw *Watch) hangUp() {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
 	if pw.state != parked {
 		return
 	}
-	pw.lot.s.log.Debug().Uint64("watch", pw.id).Msg("watch client hung up")
+	pw.lot.e.log.Debug().Uint64("watch", pw.id).Msg("watch client hung up")
 	pw.failLocked()
 }
 
 // handBack gives a connection whose response is complete back to wait for
 // the client's next request: in the ready listener's epoll set, or with
 // fasthttp, which serves it or closes it.
-func (pw *parkedWatch) handBack(c net.Conn) {
+func (pw *Watch) handBack(c net.Conn) {
 	if c == nil {
 		return
 	}
@@ -296,7 +313,7 @@ func (pw *parkedWatch) handBack(c net.Conn) {
 		pw.closeConn(c)
 		return
 	}
-	t := pw.lot.s.conns()
+	t := pw.lot.e.conns()
 	if len(pw.lead) == 0 && t != nil {
 		t.rearm(c, pw.fd)
 		return
@@ -309,10 +326,10 @@ func (pw *parkedWatch) handBack(c net.Conn) {
 		c = &leadConn{Conn: c, lead: pw.lead}
 		pw.lead = nil
 	}
-	srv := pw.lot.s.srv
+	host := pw.lot.e.host
 	go func() {
 		// ServeConn closes c when the client is done with it.
-		_ = srv.ServeConn(c)
+		_ = host.ServeConn(c)
 	}()
 }
 

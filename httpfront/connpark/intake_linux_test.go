@@ -1,4 +1,4 @@
-package httpfront
+package connpark
 
 import (
 	"bufio"
@@ -10,24 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/httpfront/internal/wiretest"
 )
 
 // intakeOf returns the intake of h's listener.
-func intakeOf(h *harness) *intake {
+func intakeOf(h *front) *intake {
 	h.t.Helper()
-	var ln net.Listener
-	h.waitFor("the server to take its listener", func() bool {
-		h.srv.mu.Lock()
-		defer h.srv.mu.Unlock()
-		if len(h.srv.lns) > 0 {
-			ln = h.srv.lns[0]
-		}
-		return ln != nil
-	})
-	r, ok := ln.(*readyListener)
+	r, ok := h.ln.(*readyListener)
 	if !ok || r.in == nil {
-		h.t.Fatal("the harness listener has no intake")
+		h.t.Fatal("the front's listener has no intake")
 	}
 	return r.in
 }
@@ -37,7 +31,7 @@ var dateLine = regexp.MustCompile(`(?m)^Date: [^\r]*\r$`)
 // exchange sends req on a new connection, whole or in two writes (the
 // first of which the intake leaves to fasthttp, as an incomplete head), and
 // returns the answer's bytes with its Date blanked.
-func (h *harness) exchange(req string, split bool) string {
+func (h *front) exchange(req string, split bool) string {
 	h.t.Helper()
 	conn := h.dial()
 	defer conn.Close()
@@ -69,10 +63,7 @@ func (h *harness) exchange(req string, split bool) string {
 // Whatever the intake answers at once, it answers byte for byte as fasthttp
 // does; only whole heads of plain HTTP/1.1 GETs mentioning wait= are its.
 func TestIntakeAnswersAsFasthttp(t *testing.T) {
-	cleared := actors.NewError(actors.EcodeEventIndexCleared, "the requested history has been cleared [1008/8]", 2007)
-	h := newHarness(t, withWatch(func(w *actors.Watch) {
-		w.Sink.Deliver(&actors.WatchEvent{Err: cleared, EtcdIndex: 2007, HistoryStart: 1008})
-	}))
+	h := newFront(t, Config{}, func(f *front) { f.answer = answerAtOnce })
 	in := intakeOf(h)
 	cases := []struct {
 		req    string
@@ -106,18 +97,45 @@ func TestIntakeAnswersAsFasthttp(t *testing.T) {
 	}
 }
 
+// answerAtOnce answers the requests of TestIntakeAnswersAsFasthttp as
+// httpfront does, none of them by parking: a target net/http cannot parse
+// (400, and the connection closes), an unclean path (307 to the clean one),
+// a watch whose history was cleared (401 with its index); the rest are keys
+// that are not there.
+func answerAtOnce(ctx *fasthttp.RequestCtx) bool {
+	uri := ctx.Request.Header.RequestURI()
+	switch {
+	case bytes.Contains(uri, []byte("%zz")):
+		ctx.Response.Reset()
+		ctx.SetStatusCode(fasthttp.StatusBadRequest)
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetConnectionClose()
+		ctx.SetBodyString("400 Bad Request")
+	case bytes.Contains(uri, []byte("/../")):
+		ctx.Response.Header.Set("Location", "/v2/keys/b?wait=true")
+		ctx.SetContentType("text/html; charset=utf-8")
+		ctx.SetStatusCode(fasthttp.StatusTemporaryRedirect)
+		ctx.SetBodyString("<a href=\"/v2/keys/b?wait=true\">Temporary Redirect</a>.\n\n")
+	case string(ctx.QueryArgs().Peek("wait")) == "true":
+		ctx.Response.Header.Set("X-Etcd-Index", "2007")
+		keyError(ctx, actors.NewError(actors.EcodeEventIndexCleared, "the requested history has been cleared [1008/8]", 2007))
+	default:
+		return false
+	}
+	return true
+}
+
 // A connection the intake served waits in the epoll set between requests:
 // it serves a read (through fasthttp) and another watch (through the
 // intake), with no goroutine of its own while the watches are parked.
 func TestIntakeKeepsConnectionsAlive(t *testing.T) {
-	h := newHarness(t)
+	h := newFront(t, Config{})
 	in := intakeOf(h)
-	conn, br, resp := h.rawWatch("/v2/keys/w?wait=true")
+	conn, br, resp := wiretest.RawWatch(t, h.addr, "/v2/keys/w?wait=true")
 	if resp.StatusCode != 200 || in.served.Load() != 1 {
 		t.Fatalf("status %d, intake served %d", resp.StatusCode, in.served.Load())
 	}
-	_, sink := h.sink(1)
-	sink.Deliver(&actors.WatchEvent{Event: testEvent(8), EtcdIndex: 7})
+	h.sink(1).w.Deliver(&actors.WatchEvent{Event: testEvent(8), EtcdIndex: 7})
 	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != eventJSON(8) {
 		t.Fatalf("body %q %v", b, err)
 	}
@@ -143,8 +161,7 @@ func TestIntakeKeepsConnectionsAlive(t *testing.T) {
 	if n := in.served.Load(); n != 1 {
 		t.Errorf("intake served %d, want 1", n)
 	}
-	_, sink3 := h.sink(2)
-	sink3.Deliver(&actors.WatchEvent{Event: testEvent(9), EtcdIndex: 7})
+	h.sink(2).w.Deliver(&actors.WatchEvent{Event: testEvent(9), EtcdIndex: 7})
 	if b, err := io.ReadAll(r3.Body); err != nil || string(b) != eventJSON(9) {
 		t.Fatalf("second body %q %v", b, err)
 	}
@@ -159,18 +176,18 @@ func TestIntakeKeepsConnectionsAlive(t *testing.T) {
 	if n := in.served.Load(); n != 2 {
 		t.Errorf("intake served %d, want 2", n)
 	}
-	w4, sink4 := h.sink(3)
-	if w4.SinceIndex != 10 {
+	w4 := h.sink(3)
+	if w4.sinceIndex != 10 {
 		t.Errorf("third watch %+v", w4)
 	}
-	sink4.Deliver(&actors.WatchEvent{Event: testEvent(10), EtcdIndex: 7})
+	w4.w.Deliver(&actors.WatchEvent{Event: testEvent(10), EtcdIndex: 7})
 	if b, err := io.ReadAll(r4.Body); err != nil || string(b) != eventJSON(10) {
 		t.Fatalf("third body %q %v", b, err)
 	}
 }
 
 // tableOf returns h's connection table.
-func tableOf(h *harness) *readyListener {
+func tableOf(h *front) *readyListener {
 	h.t.Helper()
 	return intakeOf(h).r
 }
@@ -190,12 +207,11 @@ func (r *readyListener) waiting() map[waitState]int {
 // socket (the epoll set only notes it) and is served once the watch is
 // answered.
 func TestIntakeServesRequestSentWhileParked(t *testing.T) {
-	h := newHarness(t, withMaxWait(time.Hour))
+	h := newFront(t, Config{MaxWait: time.Hour})
 	in := intakeOf(h)
-	conn, br, resp := h.rawWatch("/v2/keys/w?wait=true")
-	_, sink := h.sink(1)
-	l := h.srv.parking()
-	h.waitFor("the watch parked", func() bool { return l.parked() == 1 })
+	conn, br, resp := wiretest.RawWatch(t, h.addr, "/v2/keys/w?wait=true")
+	sink := h.sink(1).w
+	h.waitFor("the watch parked", func() bool { return h.e.Parked() == 1 })
 	if n := in.served.Load(); n != 1 {
 		t.Fatalf("intake served %d", n)
 	}
@@ -222,13 +238,10 @@ func TestIntakeServesRequestSentWhileParked(t *testing.T) {
 // A connection whose client hangs up while it waits for its next request
 // leaves the table and is closed.
 func TestTableDropsConnectionsOfClientsGone(t *testing.T) {
-	h := newHarness(t, withWatch(func(w *actors.Watch) {
-		w.Sink.Deliver(ack(7))
-		w.Sink.Deliver(&actors.WatchEvent{Event: testEvent(5), EtcdIndex: 7})
-	}))
+	h := newFront(t, Config{}, withEarly(testEvent(5)))
 	r := tableOf(h)
 	base := r.waiting()[wIdle]
-	conn, _, resp := h.rawWatch("/v2/keys/w?wait=true&waitIndex=5")
+	conn, _, resp := wiretest.RawWatch(t, h.addr, "/v2/keys/w?wait=true&waitIndex=5")
 	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != eventJSON(5) {
 		t.Fatalf("body %q %v", b, err)
 	}
@@ -241,9 +254,7 @@ func TestTableDropsConnectionsOfClientsGone(t *testing.T) {
 // answers holds them) go to fasthttp, and the server's other connections
 // are served meanwhile.
 func TestIntakeFullQueueHoldsUpNobody(t *testing.T) {
-	defer func(n int) { intakeQueue = n }(intakeQueue)
-	intakeQueue = 2
-	h := newHarness(t, silentHub(), withTimeout(2*time.Second))
+	h := newFront(t, Config{IntakeQueue: 2}, withHold(2*time.Second))
 	in := intakeOf(h)
 	var conns []net.Conn
 	for range intakeWorkers + 2 + 3 {
@@ -253,22 +264,14 @@ func TestIntakeFullQueueHoldsUpNobody(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	h.waitFor("every watch registered", func() bool {
-		n := 0
-		for _, m := range h.hub.all() {
-			if _, ok := m.(*actors.Watch); ok {
-				n++
-			}
-		}
-		return n == len(conns)
-	})
+	h.waitFor("every watch registered", func() bool { return h.registered() == len(conns) })
 	if n := in.served.Load(); n > uint64(intakeWorkers+2) {
 		t.Errorf("intake took %d, more than its workers and queue", n)
 	}
 	start := time.Now()
-	r := h.get("/version")
-	if r.status != 200 || time.Since(start) > time.Second {
-		t.Errorf("/version while the watches wait: %d after %v", r.status, time.Since(start))
+	status := h.get("/version")
+	if status != 200 || time.Since(start) > time.Second {
+		t.Errorf("/version while the watches wait: %d after %v", status, time.Since(start))
 	}
 	// Every watch times out as etcd's do, whoever served it.
 	for _, c := range conns {
@@ -323,11 +326,9 @@ func FuzzIntakeHead(f *testing.F) {
 // A connection that waits in the set for a request longer than the idle
 // limit is closed, as fasthttp closes its idle ones; a parked watch is not.
 func TestTableClosesIdleConnections(t *testing.T) {
-	defer func(d time.Duration) { waitIdleLimit = d }(waitIdleLimit)
-	waitIdleLimit = 300 * time.Millisecond
-	h := newHarness(t, withMaxWait(time.Hour))
+	h := newFront(t, Config{IdleLimit: 300 * time.Millisecond, MaxWait: time.Hour})
 	idle := h.dial()
-	_, _, resp := h.rawWatch("/v2/keys/w?wait=true")
+	_, _, resp := wiretest.RawWatch(t, h.addr, "/v2/keys/w?wait=true")
 	if resp.StatusCode != 200 {
 		t.Fatalf("watch %d", resp.StatusCode)
 	}
@@ -335,8 +336,7 @@ func TestTableClosesIdleConnections(t *testing.T) {
 		t.Fatalf("idle connection: read %d, %v; want it closed", n, err)
 	}
 	// The watch, parked as long, still gets its event.
-	_, sink := h.sink(1)
-	sink.Deliver(&actors.WatchEvent{Event: testEvent(8), EtcdIndex: 7})
+	h.sink(1).w.Deliver(&actors.WatchEvent{Event: testEvent(8), EtcdIndex: 7})
 	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != eventJSON(8) {
 		t.Fatalf("parked watch's body %q %v", b, err)
 	}

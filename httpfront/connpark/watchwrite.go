@@ -1,10 +1,8 @@
-package httpfront
+package connpark
 
 import (
 	"net"
 	"strconv"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/etcdv2/server/actors"
@@ -23,7 +21,7 @@ import (
 // when the response is complete and the connection may serve the client's
 // next request. scratch is the caller's buffer for joining several pieces
 // (nil: allocate). pw.mu is held and pw is parked and not slow.
-func (pw *parkedWatch) flushLocked(scratch *[]byte, terminate bool) net.Conn {
+func (pw *Watch) flushLocked(scratch *[]byte, terminate bool) net.Conn {
 	borrowed := pw.borrowed && len(pw.head) > 0
 	pw.borrowed = false
 	out, final, joined := pw.renderLocked(scratch, terminate)
@@ -32,7 +30,7 @@ func (pw *parkedWatch) flushLocked(scratch *[]byte, terminate bool) net.Conn {
 	}
 	n, err := pw.tryWrite(out)
 	if err != nil {
-		pw.lot.s.log.Debug().Err(err).Uint64("watch", pw.id).Msg("watch client gone")
+		pw.lot.e.log.Debug().Err(err).Uint64("watch", pw.id).Msg("watch client gone")
 		pw.failLocked()
 		return nil
 	}
@@ -54,7 +52,7 @@ func (pw *parkedWatch) flushLocked(scratch *[]byte, terminate bool) net.Conn {
 
 // completeLocked ends a watch whose response is all written and returns its
 // connection.
-func (pw *parkedWatch) completeLocked() net.Conn {
+func (pw *Watch) completeLocked() net.Conn {
 	pw.state = done
 	pw.clearPending()
 	pw.lot.remove(pw)
@@ -70,7 +68,7 @@ func (pw *parkedWatch) completeLocked() net.Conn {
 // the response (a one-shot's event, the hub ending a stream, or terminate)
 // and whether out is joined in a buffer (scratch's, if given). A single
 // event is its shared rendering, not a copy.
-func (pw *parkedWatch) renderLocked(scratch *[]byte, terminate bool) (out []byte, final, joined bool) {
+func (pw *Watch) renderLocked(scratch *[]byte, terminate bool) (out []byte, final, joined bool) {
 	var w wire
 	if scratch != nil {
 		w.buf = (*scratch)[:0]
@@ -88,9 +86,9 @@ func (pw *parkedWatch) renderLocked(scratch *[]byte, terminate bool) (out []byte
 			w.add(lastChunk(pw.chunked))
 			final = true
 		case pw.stream:
-			w.add(renderedEvent(we.Event).chunk(pw.chunked))
+			w.add(pw.lot.e.rendered(we.Event).chunk(pw.chunked))
 		default:
-			w.add(renderedEvent(we.Event).last(pw.chunked))
+			w.add(pw.lot.e.rendered(we.Event).last(pw.chunked))
 			final = true
 		}
 	}
@@ -129,30 +127,11 @@ func (w *wire) add(p []byte) {
 
 // tryWrite writes what the socket takes now. A connection without a socket
 // of its own takes nothing here: its writes all go the slow way.
-func (pw *parkedWatch) tryWrite(b []byte) (int, error) {
+func (pw *Watch) tryWrite(b []byte) (int, error) {
 	if pw.fd < 0 {
 		return 0, nil
 	}
 	return writeNow(pw.fd, b)
-}
-
-// writeNow writes to the non-blocking socket fd what it takes without
-// waiting.
-func writeNow(fd int, b []byte) (int, error) {
-	total := 0
-	for total < len(b) {
-		n, err := syscall.Write(fd, b[total:])
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return total, nil
-		case err != nil:
-			return total, err
-		}
-		total += n
-	}
-	return total, nil
 }
 
 // writeWithin writes b to c, waiting at most d, and leaves c with no write
@@ -171,7 +150,7 @@ func writeWithin(c net.Conn, b []byte, d time.Duration) error {
 // slowWrite writes out, which the client could not take at once, waiting up
 // to streamWriteTimeout, then whatever came meanwhile, until the watch has
 // nothing left; then the writers have it again.
-func (pw *parkedWatch) slowWrite(c net.Conn, out []byte, final bool) {
+func (pw *Watch) slowWrite(c net.Conn, out []byte, final bool) {
 	var buf []byte
 	for {
 		err := writeWithin(c, out, streamWriteTimeout)
@@ -184,7 +163,7 @@ func (pw *parkedWatch) slowWrite(c net.Conn, out []byte, final bool) {
 			return
 		case err != nil:
 			pw.slow = false
-			pw.lot.s.log.Debug().Err(err).Uint64("watch", pw.id).Msg("slow watch client gone")
+			pw.lot.e.log.Debug().Err(err).Uint64("watch", pw.id).Msg("slow watch client gone")
 			pw.failLocked()
 			pw.mu.Unlock()
 			return
@@ -202,25 +181,6 @@ func (pw *parkedWatch) slowWrite(c net.Conn, out []byte, final bool) {
 		out, final, _ = pw.renderLocked(&buf, false)
 		pw.mu.Unlock()
 	}
-}
-
-// socketOf returns c's descriptor, or -1. The descriptor is only written
-// while the watch holds c open (under its lock), so it cannot be another
-// connection's.
-func socketOf(c net.Conn) int {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return -1
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return -1
-	}
-	fd := -1
-	if rc.Control(func(s uintptr) { fd = int(s) }) != nil {
-		return -1
-	}
-	return fd
 }
 
 // rendering is an event as a watch response carries it, made once and
@@ -246,13 +206,11 @@ func (r *rendering) last(chunked bool) []byte {
 	return r.b
 }
 
-// renderings holds the recent events' renderings, by index; an entry for
-// another event (another member's, or one from before a snapshot) is simply
-// replaced.
-var renderings [256]atomic.Pointer[rendering]
-
-func renderedEvent(ev *actors.Event) *rendering {
-	slot := &renderings[ev.Index%uint64(len(renderings))]
+// rendered returns ev's rendering from the engine's recent ones, by index;
+// an entry for another event (another member's, or one from before a
+// snapshot) is simply replaced.
+func (e *Engine) rendered(ev *actors.Event) *rendering {
+	slot := &e.renderings[ev.Index%uint64(len(e.renderings))]
 	if r := slot.Load(); r != nil && r.ev == ev {
 		return r
 	}

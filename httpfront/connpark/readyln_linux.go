@@ -1,4 +1,4 @@
-package httpfront
+package connpark
 
 import (
 	"net"
@@ -28,7 +28,7 @@ type readyListener struct {
 	in *intake // serves long polls itself; nil: every request goes to fasthttp
 
 	// idleLimit closes a connection that waits that long for a request,
-	// as fasthttp's IdleTimeout would.
+	// as fasthttp's IdleTimeout would; 0: never.
 	idleLimit time.Duration
 
 	mu     sync.Mutex
@@ -41,10 +41,10 @@ type waiter struct {
 	c     net.Conn
 	fd    int32
 	state waitState
-	input bool         // bytes came while busy or parked: serve them once idle
-	since int64        // when it became idle, in unix nanoseconds
-	hup   bool         // the peer hung up while busy
-	pw    *parkedWatch // while parked
+	input bool   // bytes came while busy or parked: serve them once idle
+	since int64  // when it became idle, in unix nanoseconds
+	hup   bool   // the peer hung up while busy
+	pw    *Watch // while parked
 }
 
 // epollET is EPOLLET, which package syscall spells as a negative int.
@@ -59,17 +59,17 @@ const (
 )
 
 // listenReady wraps ln; where epoll cannot be had it returns ln itself. With
-// a server, long polls that arrive whole are served by its intake.
-func listenReady(ln net.Listener, log zerolog.Logger, s *Server) net.Listener {
+// a host, long polls that arrive whole are served by its intake.
+func listenReady(ln net.Listener, e *Engine) net.Listener {
 	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
-		log.Warn().Err(err).Msg("no epoll: idle connections are served as accepted")
+		e.log.Warn().Err(err).Msg("no epoll: idle connections are served as accepted")
 		return ln
 	}
-	r := &readyListener{Listener: ln, log: log, epfd: fd, ready: make(chan net.Conn, 1024),
-		done: make(chan struct{}), conns: make(map[int32]*waiter), idleLimit: waitIdleLimit}
-	if s != nil {
-		r.in = newIntake(s, r)
+	r := &readyListener{Listener: ln, log: e.log, epfd: fd, ready: make(chan net.Conn, 1024),
+		done: make(chan struct{}), conns: make(map[int32]*waiter), idleLimit: e.idleLimit}
+	if e.host != nil {
+		r.in = newIntake(e, r)
 	}
 	go r.accept()
 	go r.poll()
@@ -94,7 +94,7 @@ func (r *readyListener) accept() {
 
 // add registers c in the set in state st; false if that cannot be done (c
 // is then still the caller's), or after Close (c is closed).
-func (r *readyListener) add(c net.Conn, st waitState, pw *parkedWatch) bool {
+func (r *readyListener) add(c net.Conn, st waitState, pw *Watch) bool {
 	fd := socketOf(c)
 	if fd < 0 {
 		return false
@@ -178,7 +178,7 @@ func (r *readyListener) rearm(c net.Conn, fd int) {
 
 // parked marks pw's connection as a parked long poll, whose hang-up ends
 // it; pw.mu is held.
-func (r *readyListener) parked(pw *parkedWatch) {
+func (r *readyListener) parked(pw *Watch) {
 	r.mu.Lock()
 	w := r.find(pw.conn, pw.fd)
 	if w == nil {
@@ -199,7 +199,7 @@ func (r *readyListener) parked(pw *parkedWatch) {
 
 // unparked marks pw's connection busy again: its watch is over and its
 // writer decides what comes next (rearm or close); pw.mu is held.
-func (r *readyListener) unparked(pw *parkedWatch) {
+func (r *readyListener) unparked(pw *Watch) {
 	r.mu.Lock()
 	if w := r.find(pw.conn, pw.fd); w != nil && w.pw == pw {
 		w.state, w.pw = wBusy, nil
@@ -253,7 +253,7 @@ func (r *readyListener) poll() {
 			return
 		default:
 		}
-		if now := time.Now(); now.After(nextSweep) {
+		if now := time.Now(); r.idleLimit > 0 && now.After(nextSweep) {
 			r.closeIdle(now.Add(-r.idleLimit).UnixNano())
 			nextSweep = now.Add(sweepEvery)
 		}
@@ -266,7 +266,7 @@ func (r *readyListener) poll() {
 		}
 		for _, ev := range events[:n] {
 			var c net.Conn
-			var pw *parkedWatch
+			var pw *Watch
 			r.mu.Lock()
 			w := r.conns[ev.Fd]
 			switch {
@@ -292,10 +292,6 @@ func (r *readyListener) poll() {
 		}
 	}
 }
-
-// waitIdleLimit is how long a connection may wait for a request in the
-// set: fasthttp's IdleTimeout in this server, and etcd's ReadTimeout.
-var waitIdleLimit = 5 * time.Minute
 
 // closeIdle closes the connections that have waited for a request since
 // before the time given (unix nanoseconds).
