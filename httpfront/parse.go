@@ -167,12 +167,13 @@ var invalidFlag = [fStream + 1]string{
 }
 
 // keyOf is etcd's path.Join of the store prefix and what follows /v2/keys,
-// without the prefix: a clean rooted key, no trailing slash.
+// without the prefix: a clean rooted key, no trailing slash. A path ServeMux
+// takes as clean is one but for that slash.
 func keyOf(rest []byte) string {
 	if len(rest) <= 1 {
 		return "/"
 	}
-	if isClean(rest) {
+	if isCleanMuxPath(rest) {
 		if rest[len(rest)-1] == '/' {
 			rest = rest[:len(rest)-1]
 		}

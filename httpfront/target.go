@@ -82,15 +82,16 @@ func hasCTL(b []byte) bool {
 // clean reports whether ServeMux would take the escaped path as it is; if
 // not, it returns the cleaned path ServeMux redirects to.
 func (t *target) clean() (string, bool) {
-	if isClean(t.escaped) {
+	if isCleanMuxPath(t.escaped) {
 		return "", true
 	}
-	return cleanPath(string(t.escaped)), false
+	return cleanMuxPath(string(t.escaped)), false
 }
 
-// isClean reports whether cleanPath(p) == p without building it: a leading
-// slash, no empty segment but a trailing one, no "." or ".." segment.
-func isClean(p []byte) bool {
+// isCleanMuxPath reports whether cleanMuxPath(p) == p without building it:
+// a leading slash, no empty segment but a trailing one, no "." or ".."
+// segment.
+func isCleanMuxPath(p []byte) bool {
 	if len(p) == 0 || p[0] != '/' {
 		return false
 	}
@@ -113,8 +114,10 @@ func isClean(p []byte) bool {
 	return true
 }
 
-// cleanPath is ServeMux's: path.Clean, rooted, keeping a trailing slash.
-func cleanPath(p string) string {
+// cleanMuxPath is ServeMux's cleanPath: path.Clean, rooted, keeping a
+// trailing slash. It decides redirects, so it is not actors.CleanKey, the
+// tree's cleaning of keys, which drops the trailing slash.
+func cleanMuxPath(p string) string {
 	if p == "" {
 		return "/"
 	}

@@ -168,8 +168,8 @@ func TestOversizedBody(t *testing.T) {
 	}
 }
 
-// isClean must agree with cleanPath(p) == p, which ServeMux uses.
-func TestIsCleanAgreesWithCleanPath(t *testing.T) {
+// isCleanMuxPath must agree with cleanMuxPath(p) == p, which ServeMux uses.
+func TestIsCleanMuxPathAgreesWithCleanMuxPath(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	alphabet := []byte("/./a")
 	fixed := []string{"", "/", "//", "/.", "/..", "/...", "/a/", "/a//", "/a/.", "/a/./", "/a/..", "/a/../", "a", "./", "/.a", "/a."}
@@ -184,8 +184,8 @@ func TestIsCleanAgreesWithCleanPath(t *testing.T) {
 			}
 			p = string(b)
 		}
-		if got, want := isClean([]byte(p)), cleanPath(p) == p; got != want {
-			t.Fatalf("isClean(%q) = %v, cleanPath gives %q", p, got, cleanPath(p))
+		if got, want := isCleanMuxPath([]byte(p)), cleanMuxPath(p) == p; got != want {
+			t.Fatalf("isCleanMuxPath(%q) = %v, cleanMuxPath gives %q", p, got, cleanMuxPath(p))
 		}
 	}
 }
