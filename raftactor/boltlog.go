@@ -9,7 +9,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"go.etcd.io/raft/v3/raftpb"
-	"google.golang.org/protobuf/proto"
 )
 
 // The bbolt file holds two buckets: "entries", keyed by the 8-byte big-endian
@@ -28,6 +27,9 @@ var (
 	keyConfState = []byte("confstate")
 	keySnapMeta  = []byte("snapmeta")
 	keySnapData  = []byte("snapdata")
+	keySnapSum   = []byte("snapsum")
+	// keyFormat names the layout of the values (see boltformat.go).
+	keyFormat = []byte("format")
 )
 
 // errCorruptLog reports a file whose contents break the log's invariants.
@@ -86,14 +88,12 @@ func openBoltLog(path string) (*boltLog, error) {
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketEntries); err != nil {
-			return err
+		for _, b := range [][]byte{bucketEntries, bucketSnap, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.CreateBucketIfNotExists(bucketSnap); err != nil {
-			return err
-		}
-		_, err := tx.CreateBucketIfNotExists(bucketMeta)
-		return err
+		return settleFormat(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -119,18 +119,21 @@ func (l *boltLog) load() (*logState, error) {
 		}
 		if v := meta.Get(keyConfState); v != nil {
 			cs := &raftpb.ConfState{}
-			if err := proto.Unmarshal(v, cs); err != nil {
-				return fmt.Errorf("%w: conf state: %v", errCorruptLog, err)
+			if err := unsealProto(keyConfState, v, "conf state", cs); err != nil {
+				return err
 			}
 			st.confState = cs
 		}
 		snap := tx.Bucket(bucketSnap)
 		if v := snap.Get(keySnapMeta); v != nil {
 			md := &raftpb.SnapshotMetadata{}
-			if err := proto.Unmarshal(v, md); err != nil {
-				return fmt.Errorf("%w: snapshot metadata: %v", errCorruptLog, err)
+			if err := unsealProto(keySnapMeta, v, "snapshot metadata", md); err != nil {
+				return err
 			}
 			data := snap.Get(keySnapData)
+			if err := checkSnapSum(snap.Get(keySnapSum), data); err != nil {
+				return err
+			}
 			st.snapshot = &raftpb.Snapshot{Metadata: md, Data: append([]byte(nil), data...)}
 		}
 		c := tx.Bucket(bucketEntries).Cursor()
@@ -143,7 +146,7 @@ func (l *boltLog) load() (*logState, error) {
 			if want != 0 && idx != want {
 				return fmt.Errorf("%w: entry %d follows %d", errCorruptLog, idx, want-1)
 			}
-			e, err := decodeEntry(idx, v)
+			e, err := decodeEntry(idx, k, v)
 			if err != nil {
 				return err
 			}
@@ -176,7 +179,7 @@ func (l *boltLog) write(w *logWrite) error {
 		ents.FillPercent = 1.0
 		meta := tx.Bucket(bucketMeta)
 		if w.snapshot != nil {
-			md, err := proto.Marshal(w.snapshot.GetMetadata())
+			md, err := sealedProto(keySnapMeta, w.snapshot.GetMetadata())
 			if err != nil {
 				return err
 			}
@@ -185,6 +188,9 @@ func (l *boltLog) write(w *logWrite) error {
 				return err
 			}
 			if err := snap.Put(keySnapData, w.snapshot.GetData()); err != nil {
+				return err
+			}
+			if err := snap.Put(keySnapSum, snapSum(w.snapshot.GetData())); err != nil {
 				return err
 			}
 		}
@@ -204,7 +210,7 @@ func (l *boltLog) write(w *logWrite) error {
 			}
 		}
 		if w.confState != nil {
-			cs, err := proto.Marshal(w.confState)
+			cs, err := sealedProto(keyConfState, w.confState)
 			if err != nil {
 				return err
 			}
@@ -227,7 +233,7 @@ func (l *boltLog) stage(ents []*raftpb.Entry) {
 	}
 	need := 0
 	for _, e := range ents {
-		need += 1 + binary.MaxVarintLen64 + len(e.GetData())
+		need += entryValueLen(e)
 	}
 	if cap(l.keys) < 8*len(ents) {
 		l.keys = make([]byte, 0, 8*len(ents)*2)
@@ -239,7 +245,7 @@ func (l *boltLog) stage(ents []*raftpb.Entry) {
 	l.vals = l.vals[:0]
 	for _, e := range ents {
 		l.keys = binary.BigEndian.AppendUint64(l.keys, e.GetIndex())
-		l.vals = appendEntryValue(l.vals, e)
+		l.vals = appendEntryValue(l.vals, l.keys[len(l.keys)-8:], e)
 	}
 }
 
@@ -254,7 +260,7 @@ func (l *boltLog) putEntries(b *bolt.Bucket, ents []*raftpb.Entry) error {
 	}
 	vals := l.vals
 	for i, e := range ents {
-		n := 1 + uvarintLen(e.GetTerm()) + len(e.GetData())
+		n := entryValueLen(e)
 		if err := b.Put(l.keys[8*i:8*i+8:8*i+8], vals[:n:n]); err != nil {
 			return err
 		}
@@ -280,57 +286,4 @@ func deleteFrom(b *bolt.Bucket, lo, hi uint64) error {
 		}
 	}
 	return nil
-}
-
-// An entry's value is its type byte, its term as a uvarint, then its data;
-// the index is the key.
-func appendEntryValue(b []byte, e *raftpb.Entry) []byte {
-	b = append(b, byte(e.GetType()))
-	b = binary.AppendUvarint(b, e.GetTerm())
-	return append(b, e.GetData()...)
-}
-
-func decodeEntry(idx uint64, v []byte) (*raftpb.Entry, error) {
-	if len(v) < 2 {
-		return nil, fmt.Errorf("%w: entry %d of %d bytes", errCorruptLog, idx, len(v))
-	}
-	typ := raftpb.EntryType(v[0])
-	term, n := binary.Uvarint(v[1:])
-	if n <= 0 {
-		return nil, fmt.Errorf("%w: entry %d term", errCorruptLog, idx)
-	}
-	e := &raftpb.Entry{Index: &idx, Term: &term, Type: &typ}
-	if data := v[1+n:]; len(data) > 0 {
-		e.Data = append([]byte(nil), data...)
-	}
-	return e, nil
-}
-
-func encodeHardState(hs *raftpb.HardState) []byte {
-	b := make([]byte, 0, 3*binary.MaxVarintLen64)
-	b = binary.AppendUvarint(b, hs.GetTerm())
-	b = binary.AppendUvarint(b, hs.GetVote())
-	return binary.AppendUvarint(b, hs.GetCommit())
-}
-
-func decodeHardState(v []byte) (*raftpb.HardState, error) {
-	var f [3]uint64
-	for i := range f {
-		x, n := binary.Uvarint(v)
-		if n <= 0 {
-			return nil, fmt.Errorf("%w: hard state", errCorruptLog)
-		}
-		f[i] = x
-		v = v[n:]
-	}
-	return &raftpb.HardState{Term: &f[0], Vote: &f[1], Commit: &f[2]}, nil
-}
-
-func uvarintLen(x uint64) int {
-	n := 1
-	for x >= 0x80 {
-		x >>= 7
-		n++
-	}
-	return n
 }
