@@ -167,17 +167,29 @@ func (r *raftActor) open() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	store, err := openBoltLog(filepath.Join(dir, "raft.db"))
-	if err != nil {
+	path := filepath.Join(dir, "raft.db")
+	if err := r.verify(path); err != nil {
+		return damaged(err)
+	}
+	var store *boltLog
+	err := guard("opening "+path, func() (err error) {
+		store, err = openBoltLog(path)
 		return err
+	})
+	if err != nil {
+		return damaged(err)
 	}
 	r.store = store
 	if h := r.cfg.hooks; h != nil && h.opened != nil {
 		h.opened(store)
 	}
-	st, err := store.load()
-	if err != nil {
+	var st *logState
+	err = guard("reading "+path, func() (err error) {
+		st, err = store.load()
 		return err
+	})
+	if err != nil {
+		return damaged(err)
 	}
 	r.mem = raft.NewMemoryStorage()
 	fresh, err := r.loadMemory(st)
@@ -234,6 +246,24 @@ func (r *raftActor) serveAt(st *logState) uint64 {
 		return last
 	}
 	return max(r.hardState.GetCommit(), r.snapIndex)
+}
+
+// verify checks the log file before bbolt maps it: the meta pages and the
+// length here, the rest by Config.VerifyFile when there is one.
+func (r *raftActor) verify(path string) error {
+	if err := checkBoltFile(path); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 || r.cfg.VerifyFile == nil {
+		return nil
+	}
+	return r.cfg.VerifyFile(path)
+}
+
+// damaged says what an operator can do about a log the member cannot trust.
+func damaged(err error) error {
+	return fmt.Errorf("%w; the member will not start on a damaged raft log: restore the data dir from a backup, "+
+		"or give this member's data up by removing the data dir (in a cluster: remove the member and add it again)", err)
 }
 
 // loadMemory fills raft's memory view from the file and reports whether the

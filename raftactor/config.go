@@ -23,6 +23,10 @@ type Config struct {
 	Log       zerolog.Logger
 	Fail      func(error) // stops the member: disk errors, undecodable entries
 	Transport Transport   // nil: a single member, nobody to talk to
+	// VerifyFile checks the log file's consistency before it is opened; a
+	// crash while checking must come back as an error (the binary runs
+	// VerifyBolt in a child process). nil: no check beyond the meta pages.
+	VerifyFile func(path string) error
 
 	hooks *testHooks
 }

@@ -29,6 +29,9 @@ type Config struct {
 	MaxRequestBytes          int
 	EnablePprof              bool
 	Log                      zerolog.Logger
+	// VerifyFile checks the raft log file before it is opened (see
+	// raftactor.Config.VerifyFile); nil: the meta pages only.
+	VerifyFile func(path string) error
 }
 
 // Peer is one member of the initial cluster.

@@ -2,6 +2,8 @@ package system
 
 import (
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,26 +22,71 @@ type identity struct {
 
 func identityPath(dataDir string) string { return filepath.Join(dataDir, "member", "identity") }
 
+// The file holds the member id, the cluster id and a CRC-32C of the two, in
+// hex: "m c sum". A flipped bit in an id would start a member that is a
+// stranger to its own log and never elects a leader, so a file whose sum
+// fails is refused. A file of two fields (written before the sum) is read as
+// it is and rewritten with one.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func identitySum(member, cluster string) string {
+	return strconv.FormatUint(uint64(crc32.Checksum([]byte(member+" "+cluster), castagnoli)), 16)
+}
+
 // loadIdentity returns the stored identity, or ok=false for a fresh data dir.
 func loadIdentity(dataDir string) (id identity, ok bool, err error) {
-	b, err := os.ReadFile(identityPath(dataDir))
+	path := identityPath(dataDir)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return id, false, nil
 	}
 	if err != nil {
 		return id, false, err
 	}
-	member, cluster, found := strings.Cut(strings.TrimSpace(string(b)), " ")
-	if !found {
-		return id, false, errors.New("corrupt " + identityPath(dataDir))
+	corrupt := func(why string) error {
+		return fmt.Errorf("%s is damaged (%s): the member does not know who it is; restore the data dir from a backup, "+
+			"or remove the data dir to start this member afresh (in a cluster: remove the member and add it again)", path, why)
 	}
-	if id.MemberID, err = strconv.ParseUint(member, 16, 64); err == nil {
-		id.ClusterID, err = strconv.ParseUint(cluster, 16, 64)
+	f := strings.Fields(string(b))
+	if len(f) != 2 && len(f) != 3 {
+		return id, false, corrupt("not two ids and a checksum")
+	}
+	if len(f) == 3 && identitySum(f[0], f[1]) != f[2] {
+		return id, false, corrupt("checksum mismatch")
+	}
+	if id.MemberID, err = strconv.ParseUint(f[0], 16, 64); err == nil {
+		id.ClusterID, err = strconv.ParseUint(f[1], 16, 64)
 	}
 	if err != nil {
-		return id, false, errors.New("corrupt " + identityPath(dataDir))
+		return id, false, corrupt("an id is not hex")
+	}
+	if len(f) == 2 {
+		if err := saveIdentity(dataDir, id); err != nil {
+			return id, false, err
+		}
 	}
 	return id, true, nil
+}
+
+// logPresent refuses a data dir whose identity says it has served while its
+// raft log is gone or empty: starting on it would be a new, empty member
+// under an old name, at index 0.
+func logPresent(dataDir string, id identity) error {
+	path := filepath.Join(dataDir, "member", "raft.db")
+	fi, err := os.Stat(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err == nil && fi.Size() > 0 {
+		return nil
+	}
+	what := "is missing"
+	if err == nil {
+		what = "is empty"
+	}
+	return fmt.Errorf("%s %s, but %s says this data dir belongs to member %s: its raft log is lost; "+
+		"restore the data dir from a backup, or remove the data dir to start this member afresh "+
+		"(in a cluster: remove the member and add it again)", path, what, identityPath(dataDir), actors.HexID(id.MemberID))
 }
 
 // saveIdentity writes the identity durably before the member first serves.
@@ -53,7 +100,8 @@ func saveIdentity(dataDir string, id identity) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(actors.HexID(id.MemberID) + " " + actors.HexID(id.ClusterID) + "\n")
+	m, c := actors.HexID(id.MemberID), actors.HexID(id.ClusterID)
+	_, err = f.WriteString(m + " " + c + " " + identitySum(m, c) + "\n")
 	if err == nil {
 		err = f.Sync()
 	}

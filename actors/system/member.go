@@ -2,6 +2,7 @@ package system
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -87,9 +88,10 @@ func Start(cfg Config) (*Member, error) {
 		self.ID = stored.MemberID
 	}
 	if known {
+		if err := logPresent(cfg.DataDir, stored); err != nil {
+			return nil, err
+		}
 		clusterID = stored.ClusterID
-	} else if err := saveIdentity(cfg.DataDir, identity{MemberID: self.ID, ClusterID: clusterID}); err != nil {
-		return nil, err
 	}
 
 	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns}
@@ -138,6 +140,7 @@ func Start(cfg Config) (*Member, error) {
 			PIDs:           m.pids,
 			Log:            cfg.Log,
 			Fail:           m.fail,
+			VerifyFile:     cfg.VerifyFile,
 		})},
 	}
 	for _, s := range steps {
@@ -164,6 +167,13 @@ func Start(cfg Config) (*Member, error) {
 	case err := <-m.failed:
 		m.Stop()
 		return nil, err
+	}
+	if !known {
+		// Written once the log exists, so that an identity always has one.
+		if err := saveIdentity(cfg.DataDir, identity{MemberID: self.ID, ClusterID: clusterID}); err != nil {
+			m.Stop()
+			return nil, err
+		}
 	}
 	ok = true
 	for _, ln := range m.lns {
@@ -248,10 +258,8 @@ type stopMember struct {
 }
 
 func (s *stopMember) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason interface{}, _ interface{}) {
-	err, ok := reason.(error)
-	if !ok {
-		err = errors.New("actor " + child.Id + " failed")
-	}
-	s.fail(errors.New("actor " + child.Id + ": " + err.Error()))
+	// The reason is whatever the actor panicked with: keep it, it is the
+	// only account of why the member stops.
+	s.fail(fmt.Errorf("actor %s failed: %v", child.Id, reason))
 	sup.StopChildren(child)
 }

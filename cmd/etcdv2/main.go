@@ -13,6 +13,9 @@ import (
 )
 
 func main() {
+	if path := os.Getenv(verifyEnv); path != "" {
+		os.Exit(verifyChild(path))
+	}
 	cfg, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
 	if err != nil {
 		if err == errHelp {
@@ -21,6 +24,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "etcdv2:", err)
 		os.Exit(2)
 	}
+	cfg.VerifyFile = verifyInChild
 	m, err := system.Start(cfg)
 	if err != nil {
 		cfg.Log.Error().Err(err).Msg("cannot start")
