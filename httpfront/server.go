@@ -2,6 +2,7 @@ package httpfront
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"sort"
@@ -178,8 +179,14 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting, ends the long polls, and waits for the requests in
-// flight to finish.
+// ShutdownGrace is how long Shutdown waits for the requests in flight. A
+// client that sent half a request would otherwise hold the member's exit for
+// the whole read timeout; past the grace its connection is left to die with
+// the process (the actors still answer or fail every request they hold).
+const ShutdownGrace = 2 * time.Second
+
+// Shutdown stops accepting, ends the long polls, and waits at most
+// ShutdownGrace for the requests in flight to finish.
 func (s *Server) Shutdown() error {
 	s.mu.Lock()
 	if !s.closed {
@@ -188,7 +195,13 @@ func (s *Server) Shutdown() error {
 	}
 	lns := s.lns
 	s.mu.Unlock()
-	err := s.srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	err := s.srv.ShutdownWithContext(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn().Dur("grace", ShutdownGrace).Msg("requests still open after the shutdown grace: left unanswered")
+		err = nil
+	}
 	// A Serve that had not handed its listener to fasthttp yet stops here.
 	for _, ln := range lns {
 		if cerr := ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {

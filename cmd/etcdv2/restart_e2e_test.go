@@ -199,3 +199,36 @@ func checkFirstStats(t *testing.T, s *server, maxIndex uint64) {
 		t.Fatalf("first stats after restart: setsSuccess %d, below the acknowledged index %d", st.SetsSuccess, maxIndex)
 	}
 }
+
+// SIGTERM ends the member within a few seconds whatever its clients do: a
+// client that sent half a request used to hold the exit for fasthttp's
+// minute-long read timeout, and a restart meanwhile failed on the file lock.
+func TestShutdownIsBoundedWithAHalfSentRequest(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, dir)
+	if code, _, err := put(http.DefaultClient, s.url, "/kept", "yes", nil); err != nil || code != 201 {
+		t.Fatalf("put: %d %v", code, err)
+	}
+	half, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close()
+	fmt.Fprintf(half, "PUT /v2/keys/half HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nvalue=", s.addr)
+	head, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer head.Close()
+	fmt.Fprintf(head, "GET /v2/keys/kept HTTP/1.1\r\nHost: %s\r\n", s.addr) // no end of head
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	s.stop(t) // fails the test if the exit takes 10 s or is not clean
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("SIGTERM took %v to end the member", took)
+	}
+	s2 := startServer(t, dir)
+	if code, ev := get(t, s2.url, "/kept"); code != 200 || ev.Node.Value != "yes" {
+		t.Fatalf("after the restart: %d %+v", code, ev.Node)
+	}
+}
