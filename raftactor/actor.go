@@ -1,6 +1,7 @@
 package raftactor
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,6 +42,7 @@ type raftActor struct {
 	readyQueued bool
 	failed      error
 	stopped     bool
+	unwritable  *unwritable // set while the log cannot be written
 
 	ids     reqIDs
 	waiters map[uint64]*actors.Propose // proposed, keyed by Cmd.ReqID
@@ -49,6 +51,7 @@ type raftActor struct {
 	reads readQueue
 
 	applied     uint64 // last index handed to the tree
+	durable     uint64 // last index known to be on disk
 	commitTerm  uint64 // term of the last entry handed to the tree
 	snapIndex   uint64 // index of the latest durable snapshot
 	snapAsked   bool   // a TakeSnapshot is out
@@ -78,7 +81,9 @@ func (r *raftActor) Receive(ctx actor.Context) {
 	case *actors.Propose:
 		r.onPropose(m)
 	case *actors.Tick:
-		if r.live() {
+		if r.unwritable != nil {
+			r.retryWrite()
+		} else if r.live() {
 			r.rn.Tick()
 			if r.rn.HasReady() {
 				r.scheduleReady()
@@ -171,44 +176,23 @@ func (r *raftActor) open() error {
 	if err := r.verify(path); err != nil {
 		return damaged(err)
 	}
-	var store *boltLog
-	err := guard("opening "+path, func() (err error) {
-		store, err = openBoltLog(path)
-		return err
-	})
-	if err != nil {
+	store, st, err := openStore(path)
+	if errors.Is(err, errCorruptLog) {
 		return damaged(err)
+	} else if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
 	}
 	r.store = store
 	if h := r.cfg.hooks; h != nil && h.opened != nil {
 		h.opened(store)
-	}
-	var st *logState
-	err = guard("reading "+path, func() (err error) {
-		st, err = store.load()
-		return err
-	})
-	if err != nil {
-		return damaged(err)
 	}
 	r.mem = raft.NewMemoryStorage()
 	fresh, err := r.loadMemory(st)
 	if err != nil {
 		return err
 	}
-	rn, err := raft.NewRawNode(&raft.Config{
-		ID:                        r.cfg.ID,
-		ElectionTick:              r.cfg.ElectionTicks,
-		HeartbeatTick:             r.cfg.HeartbeatTicks,
-		Storage:                   r.mem,
-		Applied:                   r.snapIndex,
-		MaxSizePerMsg:             maxSizePerMsg,
-		MaxInflightMsgs:           maxInflightMsgs,
-		MaxUncommittedEntriesSize: maxUncommittedEntriesSize,
-		CheckQuorum:               true,
-		PreVote:                   true,
-		Logger:                    raftLogger{r.log.With().Str("component", "raft").Logger()},
-	})
+	r.durable, _ = r.mem.LastIndex()
+	rn, err := r.newRawNode(r.snapIndex)
 	if err != nil {
 		return err
 	}
@@ -234,14 +218,58 @@ func (r *raftActor) open() error {
 	return nil
 }
 
+// openStore opens the log file and reads it whole, a panic or a fault in
+// the memory map coming back as an error.
+func openStore(path string) (*boltLog, *logState, error) {
+	var store *boltLog
+	err := guard("opening "+path, func() (err error) {
+		store, err = openBoltLog(path)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var st *logState
+	err = guard("reading "+path, func() (err error) {
+		st, err = store.load()
+		return err
+	})
+	if err != nil {
+		store.close()
+		return nil, nil, err
+	}
+	return store, st, nil
+}
+
+func (r *raftActor) newRawNode(applied uint64) (*raft.RawNode, error) {
+	return raft.NewRawNode(&raft.Config{
+		ID:                        r.cfg.ID,
+		ElectionTick:              r.cfg.ElectionTicks,
+		HeartbeatTick:             r.cfg.HeartbeatTicks,
+		Storage:                   r.mem,
+		Applied:                   applied,
+		MaxSizePerMsg:             maxSizePerMsg,
+		MaxInflightMsgs:           maxInflightMsgs,
+		MaxUncommittedEntriesSize: maxUncommittedEntriesSize,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		Logger:                    raftLogger{r.log.With().Str("component", "raft").Logger()},
+	})
+}
+
 // serveAt is the index the tree must reach before the member answers: the
 // commit index on disk is written lazily (it rides along with the next
 // batch), so it may lag what was acknowledged by the last batch. A lone voter
 // committed everything it persisted, so it waits for its whole log, which
 // its first election commits again; otherwise the commit on disk is the most
-// this member knows was committed.
+// this member knows was committed. The membership is the last one applied
+// (stored beside the log): raft relearns it only by replaying the log.
 func (r *raftActor) serveAt(st *logState) uint64 {
-	if singleVoter(r.conf.current(), r.cfg.ID) {
+	cs := st.confState
+	if cs == nil {
+		cs = st.snapshot.GetMetadata().GetConfState()
+	}
+	if singleVoter(cs, r.cfg.ID) {
 		last, _ := r.mem.LastIndex()
 		return last
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,6 +80,8 @@ type member struct {
 	bad   *atomic.Value
 	log   atomic.Pointer[boltLog]
 	fails chan error
+	// full makes every write of the log file fail, as a full disk does.
+	full atomic.Bool
 }
 
 var memberSeq atomic.Uint64
@@ -104,7 +107,15 @@ func startMember(t testing.TB, sys *actor.ActorSystem, cfg Config) *member {
 	if cfg.hooks == nil {
 		cfg.hooks = &testHooks{}
 	}
-	cfg.hooks.opened = func(l *boltLog) { m.log.Store(l) }
+	cfg.hooks.opened = func(l *boltLog) {
+		l.fault = func() error {
+			if m.full.Load() {
+				return syscall.ENOSPC
+			}
+			return nil
+		}
+		m.log.Store(l)
+	}
 	if _, err := sys.Root.SpawnNamed(Props(cfg), raftName); err != nil {
 		t.Fatal(err)
 	}

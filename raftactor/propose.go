@@ -73,6 +73,9 @@ func (r *raftActor) failWaiters(code int, cause string) {
 }
 
 func (r *raftActor) deadCause() string {
+	if r.unwritable != nil {
+		return unwritableCause
+	}
 	if r.failed != nil {
 		return "etcdserver: " + r.failed.Error()
 	}

@@ -1,6 +1,7 @@
 package raftactor
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,7 +19,11 @@ func (r *raftActor) runReady() {
 		rd := r.rn.Ready()
 		// 1. Durable first: nothing below may reveal state not on disk.
 		if err := r.persist(&rd); err != nil {
-			r.fail(fmt.Errorf("persist raft ready: %w", err))
+			if we := (*writeError)(nil); errors.As(err, &we) {
+				r.cannotWrite(we, &rd)
+			} else {
+				r.fail(fmt.Errorf("persist raft ready: %w", err))
+			}
 			return
 		}
 		// 2. Peers.
@@ -72,7 +77,7 @@ func (r *raftActor) persist(rd *raft.Ready) error {
 			w.hardState = r.hardState
 		}
 		if err := r.store.write(&w); err != nil {
-			return err
+			return &writeError{err}
 		}
 		r.hsDirty = false
 	} else if hsChanged {
@@ -88,7 +93,11 @@ func (r *raftActor) persist(rd *raft.Ready) error {
 			return err
 		}
 	}
-	return r.mem.Append(rd.Entries)
+	if err := r.mem.Append(rd.Entries); err != nil {
+		return err
+	}
+	r.durable, _ = r.mem.LastIndex()
+	return nil
 }
 
 func (r *raftActor) sendMessages(msgs []*raftpb.Message) {
@@ -110,6 +119,16 @@ func (r *raftActor) apply(ents []*raftpb.Entry) bool {
 	out := make([]actors.Entry, 0, len(ents))
 	var bad error
 	for _, e := range ents {
+		if e.GetIndex() <= r.applied {
+			// The tree has it (replayed to a new RawNode after the log
+			// could not be written); raft still needs the membership.
+			if e.GetType() != raftpb.EntryNormal {
+				if bad = r.applyConfChange(e); bad != nil {
+					break
+				}
+			}
+			continue
+		}
 		ent := actors.Entry{Index: e.GetIndex(), Term: e.GetTerm()}
 		switch e.GetType() {
 		case raftpb.EntryNormal:

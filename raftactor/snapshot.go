@@ -44,7 +44,7 @@ func (r *raftActor) onSnapshot(s *actors.Snapshot) {
 	// found behind the snapshot on the next start.
 	w := logWrite{snapshot: snap, hardState: r.hardState, compactTo: compactTo}
 	if err := r.store.write(&w); err != nil {
-		r.fail(fmt.Errorf("persist snapshot %d: %w", s.Index, err))
+		r.cannotWrite(&writeError{fmt.Errorf("persist snapshot %d: %w", s.Index, err)}, nil)
 		return
 	}
 	r.hsDirty = false

@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -231,4 +235,127 @@ func TestShutdownIsBoundedWithAHalfSentRequest(t *testing.T) {
 	if code, ev := get(t, s2.url, "/kept"); code != 200 || ev.Node.Value != "yes" {
 		t.Fatalf("after the restart: %d %+v", code, ev.Node)
 	}
+}
+
+// On a disk that fills up the member keeps serving what it had applied and
+// answers writes with an error a client retries on; once there is room again
+// it comes back by itself, with every acknowledged write and none of the
+// failed ones, and it restarts cleanly. The disk is a small tmpfs the test
+// mounts (it needs root, as CI has).
+func TestFullDiskStopsWritesNotTheMember(t *testing.T) {
+	fs := filepath.Join(t.TempDir(), "fs")
+	if err := os.MkdirAll(fs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", fs).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs to fill (%v: %s): this test needs root", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", fs).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", fs, err, out)
+		}
+	})
+	dir := filepath.Join(fs, "data")
+	s := startServer(t, dir)
+	c := &http.Client{Timeout: 10 * time.Second}
+	big := strings.Repeat("x", 100<<10)
+	if code, _, err := put(c, s.url, "/small", "kept", nil); err != nil || code != 201 {
+		t.Fatalf("put: %d %v", code, err)
+	}
+	// Leave the disk almost full, then write until a write fails.
+	filler := filepath.Join(fs, "filler")
+	fillUp(t, filler)
+	acked := map[string]bool{}
+	var failedKey string
+	var failed struct {
+		ErrorCode int    `json:"errorCode"`
+		Cause     string `json:"cause"`
+	}
+	for i := 0; i < 600 && failedKey == ""; i++ {
+		key := fmt.Sprintf("/big/%d", i)
+		req, _ := http.NewRequest("PUT", s.url+"/v2/keys"+key, strings.NewReader("value="+big))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("PUT %s: %v; logs:\n%s", key, err, s.logs.String())
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case 201:
+			acked[key] = true
+		case 500:
+			if err := json.Unmarshal(body, &failed); err != nil || failed.ErrorCode != 300 || !strings.Contains(failed.Cause, "cannot be written") {
+				t.Fatalf("PUT on a full disk: 500 %s", body)
+			}
+			failedKey = key
+		default:
+			t.Fatalf("PUT %s: %d %s", key, resp.StatusCode, body)
+		}
+	}
+	if failedKey == "" {
+		t.Fatal("600 writes of 100 KiB on a full 48 MiB disk all succeeded")
+	}
+	// Reads and watches go on meanwhile; writes keep failing fast.
+	if code, ev := get(t, s.url, "/small"); code != 200 || ev.Node.Value != "kept" {
+		t.Fatalf("read while the disk is full: %d %+v", code, ev.Node)
+	}
+	resp, err := http.Get(s.url + "/v2/keys/small?wait=true&waitIndex=1")
+	if ev := readEvent(t, resp, err); ev.Node.Key != "/small" || ev.Node.Value != "kept" {
+		t.Fatalf("watch from the history while the disk is full: %+v", ev.Node)
+	}
+	if code, _, _ := put(c, s.url, "/during", "x", nil); code != 500 {
+		t.Fatalf("a write while the disk is full: %d", code)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, _, err := put(c, s.url, "/after", "back", nil)
+		if err == nil && code == 201 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes did not resume once there was room: %d %v; logs:\n%s", code, err, s.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	check := func(s *server, when string) {
+		t.Helper()
+		for key := range acked {
+			if code, _ := get(t, s.url, key); code != 200 {
+				t.Fatalf("%s: acknowledged %s is gone: %d", when, key, code)
+			}
+		}
+		for _, key := range []string{failedKey, "/during"} {
+			if code, _ := get(t, s.url, key); code != 404 {
+				t.Fatalf("%s: the failed write to %s was applied: %d", when, key, code)
+			}
+		}
+	}
+	check(s, "after coming back")
+	s.stop(t)
+	check(startServer(t, dir), "after a restart")
+}
+
+// fillUp writes path until the file system has no room left.
+func fillUp(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 1<<20)
+	for i := 0; i < 1024; i++ {
+		if _, err := f.Write(chunk); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				return
+			}
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("1 GiB written and the disk is not full")
 }
