@@ -10,9 +10,11 @@
 //
 // The actor on top applies committed raft entries in order, answers each
 // waiting proposal, hands the batch's events to the watch hub in one message,
-// tells the ttl wheel about every deadline that appears, moves or disappears,
-// answers reads straight from the tree into the asker's buffer, and
-// serializes the tree for raft snapshots in a compact versioned format.
+// tells the expiry timer its earliest deadline when a batch moved it (the
+// tree is the one owner of deadlines), answers reads straight from the tree
+// into the asker's buffer, serializes the tree for raft snapshots in a
+// compact versioned format, and says when it has caught up after a restart,
+// so the member serves only from then.
 //
 // Behaviour copies etcd 3.5's v2 store (as probed on the reference), error
 // causes and store counters included — even where etcd counts a refused

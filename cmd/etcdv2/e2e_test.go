@@ -203,44 +203,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	s := startServer(t, dir)
 
-	var mu sync.Mutex
-	got := map[string]acked{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < 32; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			c := &http.Client{Timeout: 5 * time.Second}
-			for i := 0; i < 5000; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				key := fmt.Sprintf("/load/w%d/k%d", w, i%50)
-				val := fmt.Sprintf("v%d-%d", w, i)
-				code, ev, err := put(c, s.url, key, val, nil)
-				if err != nil {
-					return // the kill tore the connection down
-				}
-				if code != 200 && code != 201 {
-					t.Errorf("PUT %s: status %d", key, code)
-					return
-				}
-				mu.Lock()
-				got[key] = acked{val, ev.Node.ModifiedIndex}
-				mu.Unlock()
-			}
-		}(w)
-	}
-	time.Sleep(700 * time.Millisecond)
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	s.cmd.Wait()
-	close(stop)
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
+	got := load(t, s, 700*time.Millisecond, syscall.SIGKILL)
 	if len(got) < 100 {
 		t.Fatalf("only %d writes acknowledged before the kill; the load did not run", len(got))
 	}
