@@ -1,0 +1,390 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// DefaultSegmentSize is what each segment file is preallocated to.
+const DefaultSegmentSize = 64 << 20
+
+// State is what replaying the log found.
+type State struct {
+	HardState *raftpb.HardState // nil if none was written
+	// SnapIndex and SnapTerm are the newest snapshot mark (0: none):
+	// Entries start after it.
+	SnapIndex, SnapTerm uint64
+	Entries             []*raftpb.Entry
+	// Torn says a torn tail was cut (bytes of a write the crash interrupted).
+	Torn bool
+}
+
+type segment struct {
+	seq, first uint64
+	path       string
+}
+
+// WAL appends to the newest segment. It is not safe for concurrent use: its
+// owner (the raft actor's log writer) is one goroutine.
+type WAL struct {
+	dir     string
+	segSize int64
+	segs    []segment
+	f       *os.File
+	off     int64 // where the next batch goes in f
+	buf     []byte
+	// hs and the snapshot mark are those of the last synced batch (a new
+	// segment opens with them); pending ones ride in buf until Sync.
+	hs          *raftpb.HardState
+	snapIdx     uint64
+	snapTrm     uint64
+	pendingHS   *raftpb.HardState
+	pendingSnap [2]uint64
+	last        uint64 // index of the last entry appended
+}
+
+func segName(seq, first uint64) string { return fmt.Sprintf("%016x-%016x.wal", seq, first) }
+
+func parseSegName(name string) (seq, first uint64, ok bool) {
+	s, f, found := strings.Cut(strings.TrimSuffix(name, ".wal"), "-")
+	if !found || !strings.HasSuffix(name, ".wal") || len(s) != 16 || len(f) != 16 {
+		return 0, 0, false
+	}
+	seq, err1 := strconv.ParseUint(s, 16, 64)
+	first, err2 := strconv.ParseUint(f, 16, 64)
+	return seq, first, err1 == nil && err2 == nil
+}
+
+// Exists reports whether dir holds a log.
+func Exists(dir string) bool {
+	segs, err := listSegments(dir)
+	return err == nil && len(segs) > 0
+}
+
+func listSegments(dir string) ([]segment, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var segs []segment
+	for _, de := range des {
+		if seq, first, ok := parseSegName(de.Name()); ok {
+			segs = append(segs, segment{seq: seq, first: first, path: filepath.Join(dir, de.Name())})
+		}
+	}
+	slices.SortFunc(segs, func(a, b segment) int { return int64cmp(a.seq, b.seq) })
+	for i := 1; i < len(segs); i++ {
+		if segs[i].seq != segs[i-1].seq+1 {
+			return nil, fmt.Errorf("%w: segment %d follows %d in %s", ErrCorrupt, segs[i].seq, segs[i-1].seq, dir)
+		}
+	}
+	return segs, nil
+}
+
+func int64cmp(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Open replays the log in dir (made if missing), cuts a torn tail, and
+// returns the log ready to append after the last record, with what it holds.
+func Open(dir string, segSize int64) (*WAL, *State, error) {
+	if segSize <= 0 {
+		segSize = DefaultSegmentSize
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	segs, err := listSegments(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &WAL{dir: dir, segSize: segSize, segs: segs}
+	st := &State{}
+	if len(segs) == 0 {
+		if err := w.startSegment(0, 1); err != nil {
+			return nil, nil, err
+		}
+		return w, st, nil
+	}
+	var end int
+	for i, s := range segs {
+		b, err := os.ReadFile(s.path)
+		if err != nil {
+			return nil, nil, err
+		}
+		off, res, err := readRecords(b, func(r *record) error { return st.add(r) })
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s at offset %d: %w", s.path, off, err)
+		}
+		last := i == len(segs)-1
+		switch {
+		case res == readBad || (res == readTorn && !last):
+			return nil, nil, fmt.Errorf("%w: %s: the record at offset %d fails its checksum", ErrCorrupt, s.path, off)
+		case res == readTorn:
+			st.Torn = true
+		}
+		end = off
+	}
+	w.hs = st.HardState
+	w.snapIdx, w.snapTrm = st.SnapIndex, st.SnapTerm
+	if n := len(st.Entries); n > 0 {
+		w.last = st.Entries[n-1].GetIndex()
+	} else {
+		w.last = st.SnapIndex
+	}
+	if err := w.reopenLast(int64(end)); err != nil {
+		return nil, nil, err
+	}
+	return w, st, nil
+}
+
+func (st *State) add(r *record) error {
+	switch r.typ {
+	case recEntry:
+		idx := r.entry.GetIndex()
+		if idx <= st.SnapIndex {
+			return nil // the snapshot covers it
+		}
+		// An index seen before replaces it and all after it.
+		for len(st.Entries) > 0 && st.Entries[len(st.Entries)-1].GetIndex() >= idx {
+			st.Entries = st.Entries[:len(st.Entries)-1]
+		}
+		if n := len(st.Entries); (n > 0 && st.Entries[n-1].GetIndex()+1 != idx) || (n == 0 && st.SnapIndex != 0 && idx != st.SnapIndex+1) {
+			prev := st.SnapIndex
+			if n > 0 {
+				prev = st.Entries[n-1].GetIndex()
+			}
+			return fmt.Errorf("%w: entry %d follows %d", ErrCorrupt, idx, prev)
+		}
+		st.Entries = append(st.Entries, r.entry)
+	case recHardState:
+		st.HardState = r.hs
+	case recSnapshot:
+		if r.snapIdx >= st.SnapIndex {
+			st.SnapIndex, st.SnapTerm = r.snapIdx, r.snapTrm
+			i := 0
+			for i < len(st.Entries) && st.Entries[i].GetIndex() <= r.snapIdx {
+				i++
+			}
+			st.Entries = st.Entries[i:]
+		}
+	}
+	return nil
+}
+
+// reopenLast opens the last segment for appending at end, zeroing whatever
+// a torn write left after it so that no stale bytes follow new records.
+func (w *WAL) reopenLast(end int64) error {
+	s := w.segs[len(w.segs)-1]
+	f, err := os.OpenFile(s.path, os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if size := fi.Size(); size > end {
+		if err := zeroRange(f, end, size); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := preallocate(f, w.segSize); err != nil {
+		f.Close()
+		return err
+	}
+	if err := datasync(f); err != nil {
+		f.Close()
+		return err
+	}
+	w.f, w.off = f, end
+	return nil
+}
+
+// zeroRange writes zeros over [from, to) where they are not zero already.
+func zeroRange(f *os.File, from, to int64) error {
+	const chunk = 1 << 16
+	buf := make([]byte, chunk)
+	zero := make([]byte, chunk)
+	for off := from; off < to; off += chunk {
+		n, err := f.ReadAt(buf[:min(chunk, to-off)], off)
+		if err != nil && n == 0 {
+			return err
+		}
+		if !allZero(buf[:n]) {
+			if _, err := f.WriteAt(zero[:n], off); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// startSegment creates segment seq (its first entry will be first),
+// preallocated, and makes it the one appended to. The directory is synced so
+// the file survives a crash.
+func (w *WAL) startSegment(seq, first uint64) error {
+	path := filepath.Join(w.dir, segName(seq, first))
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	err = preallocate(f, w.segSize)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(w.dir)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if w.f != nil {
+		w.f.Close()
+	}
+	w.segs = append(w.segs, segment{seq: seq, first: first, path: path})
+	w.f, w.off = f, 0
+	// Each segment opens with the state it continues from.
+	if w.hs != nil {
+		w.buf = appendHardState(w.buf, w.hs)
+	}
+	if w.snapIdx != 0 {
+		w.buf = appendSnapshot(w.buf, w.snapIdx, w.snapTrm)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Append adds a hard state (nil: unchanged) and entries to the batch that
+// the next Sync writes.
+func (w *WAL) Append(hs *raftpb.HardState, ents []*raftpb.Entry) {
+	for _, e := range ents {
+		w.buf = appendEntry(w.buf, e)
+		w.last = e.GetIndex()
+	}
+	if hs != nil {
+		w.pendingHS = hs
+		w.buf = appendHardState(w.buf, hs)
+	}
+}
+
+// MarkSnapshot adds a snapshot mark to the batch: entries at or before index
+// are void from then on (the snapshot itself is stored elsewhere, first).
+func (w *WAL) MarkSnapshot(index, term uint64) {
+	w.pendingSnap = [2]uint64{index, term}
+	w.buf = appendSnapshot(w.buf, index, term)
+	if w.last < index {
+		w.last = index
+	}
+}
+
+// Sync writes the batch with one write and makes it durable with one
+// fdatasync. A batch that does not fit in the segment's room starts the next
+// segment. After an error the log must be reopened: what reached the disk is
+// unknown.
+func (w *WAL) Sync() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	if w.off > 0 && w.off+int64(len(w.buf)) > w.segSize {
+		batch := w.buf
+		w.buf = nil
+		cur := w.segs[len(w.segs)-1]
+		if err := w.startSegment(cur.seq+1, firstIndexOf(batch, w.last)); err != nil {
+			w.buf = batch
+			return err
+		}
+		w.buf = append(w.buf, batch...)
+	}
+	if _, err := w.f.WriteAt(w.buf, w.off); err != nil {
+		return err
+	}
+	if err := datasync(w.f); err != nil {
+		return err
+	}
+	w.off += int64(len(w.buf))
+	w.buf = w.buf[:0]
+	if w.pendingHS != nil {
+		w.hs, w.pendingHS = w.pendingHS, nil
+	}
+	if w.pendingSnap[0] != 0 {
+		w.snapIdx, w.snapTrm = w.pendingSnap[0], w.pendingSnap[1]
+		w.pendingSnap = [2]uint64{}
+	}
+	return nil
+}
+
+// firstIndexOf is the first entry index in a batch, or last+1 if it has none.
+func firstIndexOf(batch []byte, last uint64) uint64 {
+	first := last + 1
+	readRecords(batch, func(r *record) error {
+		if r.typ == recEntry && r.entry.GetIndex() < first {
+			first = r.entry.GetIndex()
+		}
+		return nil
+	})
+	return first
+}
+
+// ReleaseTo deletes the segments that hold nothing after index: every entry
+// in them is at or before it (a snapshot covers them). The segment appended
+// to is never deleted.
+func (w *WAL) ReleaseTo(index uint64) error {
+	n := 0
+	for n+1 < len(w.segs) && w.segs[n+1].first <= index+1 {
+		n++
+	}
+	for _, s := range w.segs[:n] {
+		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	w.segs = append(w.segs[:0], w.segs[n:]...)
+	if n > 0 {
+		return syncDir(w.dir)
+	}
+	return nil
+}
+
+// Segments is how many segment files the log has.
+func (w *WAL) Segments() int { return len(w.segs) }
+
+// Close closes the segment appended to; a batch not synced is dropped.
+func (w *WAL) Close() error {
+	w.buf = nil
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}
