@@ -27,7 +27,7 @@ type raftActor struct {
 	log zerolog.Logger
 	ctx actor.Context // valid during Receive only
 
-	store *boltLog
+	store *logStore
 	mem   *raft.MemoryStorage
 	rn    *raft.RawNode
 	// ticks drives raft's logical clock by mailing the actor a Tick every
@@ -176,7 +176,7 @@ func (r *raftActor) open() error {
 	if err := r.verify(path); err != nil {
 		return damaged(err)
 	}
-	store, st, err := openStore(path)
+	store, st, err := openLogStore(dir, r.cfg.WALSegmentSize)
 	if errors.Is(err, errCorruptLog) {
 		return damaged(err)
 	} else if err != nil {
@@ -216,29 +216,6 @@ func (r *raftActor) open() error {
 		Uint64("term", r.term).Uint64("commit", r.hardState.GetCommit()).
 		Int("entries", len(st.entries)).Uints64("voters", st.confState.GetVoters()).Msg("raft log loaded")
 	return nil
-}
-
-// openStore opens the log file and reads it whole, a panic or a fault in
-// the memory map coming back as an error.
-func openStore(path string) (*boltLog, *logState, error) {
-	var store *boltLog
-	err := guard("opening "+path, func() (err error) {
-		store, err = openBoltLog(path)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	var st *logState
-	err = guard("reading "+path, func() (err error) {
-		st, err = store.load()
-		return err
-	})
-	if err != nil {
-		store.close()
-		return nil, nil, err
-	}
-	return store, st, nil
 }
 
 func (r *raftActor) newRawNode(applied uint64) (*raft.RawNode, error) {

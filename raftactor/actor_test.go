@@ -22,7 +22,7 @@ func TestConcurrentProposalsAreBatchedInLogOrder(t *testing.T) {
 	sys := newSystem(t)
 	m := startMember(t, sys, Config{ID: 1, DataDir: t.TempDir()})
 	m.status() // started: the log is open
-	before := m.log.Load().updates.Load()
+	before := m.log.Load().syncs.Load()
 
 	const n = 200
 	ps := make([]*actors.Propose, n)
@@ -55,7 +55,7 @@ func TestConcurrentProposalsAreBatchedInLogOrder(t *testing.T) {
 			t.Fatalf("sorted indexes %v...: position %d is %d, want %d", idx[:min(len(idx), 10)], i, x, firstProposalIndex+uint64(i))
 		}
 	}
-	txs := m.log.Load().updates.Load() - before
+	txs := m.log.Load().syncs.Load() - before
 	if txs >= n {
 		t.Fatalf("%d proposals took %d bbolt transactions: not batched", n, txs)
 	}
@@ -63,13 +63,13 @@ func TestConcurrentProposalsAreBatchedInLogOrder(t *testing.T) {
 
 	// One at a time, each write costs exactly one transaction: the Ready
 	// that only moves the commit index is not written on its own.
-	before = m.log.Load().updates.Load()
+	before = m.log.Load().syncs.Load()
 	for i := range 5 {
 		if got := await(t, m.propose(fmt.Sprintf("/s%d", i)).Done); got.Err != nil {
 			t.Fatal(got.Err)
 		}
 	}
-	if txs := m.log.Load().updates.Load() - before; txs != 5 {
+	if txs := m.log.Load().syncs.Load() - before; txs != 5 {
 		t.Fatalf("5 sequential proposals took %d transactions, want 5", txs)
 	}
 
@@ -111,7 +111,8 @@ func TestRestartWithoutSnapshotReplaysWholeLog(t *testing.T) {
 func TestRestartAfterSnapshotAndCompaction(t *testing.T) {
 	dir := t.TempDir()
 	sys := newSystem(t)
-	cfg := Config{ID: 1, DataDir: dir, SnapshotCount: 50}
+	// Small WAL segments, so that compaction has whole segments to release.
+	cfg := Config{ID: 1, DataDir: dir, SnapshotCount: 50, WALSegmentSize: 1024}
 	m := startMember(t, sys, cfg)
 	const n = 130
 	paths := proposeAll(t, m, n, 10)
@@ -127,22 +128,24 @@ func TestRestartAfterSnapshotAndCompaction(t *testing.T) {
 		t.Fatalf("%d snapshots asked for %d entries with SnapshotCount 50", snaps, last)
 	}
 
-	// What is on disk: the snapshot, the log from the slack behind it on,
-	// and the exact commit index of a clean stop.
-	l := openTestLog(t, filepath.Join(dir, "member", "raft.db"))
-	st, err := l.load()
-	l.close()
+	// What is on disk: the snapshot, the log after it (the WAL's segments
+	// wholly behind the slack released), and the exact commit index of a
+	// clean stop.
+	segs, _ := filepath.Glob(filepath.Join(dir, "member", "wal", "0000000000000000-*.wal"))
+	if len(segs) != 0 {
+		t.Fatalf("the first WAL segment is still there after snapshots at 50 and 100: %v", segs)
+	}
+	l, st, err := openLogStore(filepath.Join(dir, "member"), cfg.WALSegmentSize)
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.close()
 	s := st.snapshot.GetMetadata().GetIndex()
-	full := cfg.withDefaults()
-	slack := full.snapshotSlack()
 	if s < 100 || s > last || string(st.snapshot.GetData()) != fmt.Sprintf("snap@%d", s) {
 		t.Fatalf("snapshot at %d with %q", s, st.snapshot.GetData())
 	}
-	if first := st.entries[0].GetIndex(); first != s-slack+1 {
-		t.Fatalf("log starts at %d after a snapshot at %d, want %d", first, s, s-slack+1)
+	if first := st.entries[0].GetIndex(); first != s+1 {
+		t.Fatalf("log starts at %d after a snapshot at %d, want %d", first, s, s+1)
 	}
 	if got := st.entries[len(st.entries)-1].GetIndex(); got != last || st.hardState.GetCommit() != last {
 		t.Fatalf("log ends at %d, commit %d, want %d", got, st.hardState.GetCommit(), last)
@@ -225,8 +228,7 @@ func TestQuorumReadWaitsForEntriesBeforeIt(t *testing.T) {
 
 	// Simulate a crash that lost the lazily written commit index: only 5
 	// is known committed on restart, though 22 was acknowledged.
-	l := openTestLog(t, filepath.Join(dir, "member", "raft.db"))
-	st, err := l.load()
+	l, st, err := openLogStore(filepath.Join(dir, "member"), 0)
 	if err == nil {
 		err = l.write(&logWrite{hardState: hardState(st.hardState.GetTerm(), st.hardState.GetVote(), 5)})
 	}
@@ -345,8 +347,7 @@ func TestUndecodableEntryFailsMember(t *testing.T) {
 	last := uint64(firstProposalIndex + 3 - 1)
 
 	// An entry from a newer build (or a damaged disk), committed.
-	l := openTestLog(t, filepath.Join(dir, "member", "raft.db"))
-	st, err := l.load()
+	l, st, err := openLogStore(filepath.Join(dir, "member"), 0)
 	if err == nil {
 		typ := raftpb.EntryNormal
 		bad := &raftpb.Entry{Index: new(last + 1), Term: new(st.hardState.GetTerm()), Type: &typ, Data: []byte{0xff, 0}}

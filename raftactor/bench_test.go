@@ -21,7 +21,7 @@ func BenchmarkProposeSingleMember(b *testing.B) {
 		}
 	}()
 	m.status()
-	before := m.log.Load().updates.Load()
+	before := m.log.Load().syncs.Load()
 	var seq atomic.Uint64
 	b.SetParallelism(16)
 	b.ReportAllocs()
@@ -41,7 +41,7 @@ func BenchmarkProposeSingleMember(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64(m.log.Load().updates.Load()-before)/float64(b.N), "txs/op")
+	b.ReportMetric(float64(m.log.Load().syncs.Load()-before)/float64(b.N), "txs/op")
 	if err := sys.Root.PoisonFuture(m.raft).Wait(); err != nil {
 		b.Fatal(err)
 	}

@@ -15,19 +15,33 @@ import (
 // either format whole.
 const logFormat = 2
 
-// settleFormat makes the file's values of logFormat, or refuses a file it
-// cannot read.
+// readFormat is the file's format; 0 when none is recorded (format 1, or a
+// fresh file).
+func readFormat(tx *bolt.Tx) (int, error) {
+	v := tx.Bucket(bucketMeta).Get(keyFormat)
+	if v == nil {
+		return 0, nil
+	}
+	f, err := strconv.Atoi(string(v))
+	if err != nil {
+		return 0, fmt.Errorf("%w: format %q", errCorruptLog, v)
+	}
+	return f, nil
+}
+
+// settleFormat makes the file's values sealed (format 2, or 3 once the log
+// has moved to the WAL, see logstore.go), or refuses a file it cannot read.
 func settleFormat(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
-	if v := meta.Get(keyFormat); v != nil {
-		f, err := strconv.Atoi(string(v))
-		if err != nil {
-			return fmt.Errorf("%w: format %q", errCorruptLog, v)
-		}
-		if f != logFormat {
-			return fmt.Errorf("raft log: format %d, this build reads only %d: start the build that wrote it", f, logFormat)
-		}
+	f, err := readFormat(tx)
+	if err != nil {
+		return err
+	}
+	if f == logFormat || f == walFormat {
 		return nil
+	}
+	if f != 0 {
+		return fmt.Errorf("raft log: format %d, this build reads formats %d and %d: start the build that wrote it", f, logFormat, walFormat)
 	}
 	if err := sealFormat1(tx); err != nil {
 		return fmt.Errorf("raft log: sealing a format 1 file: %w", err)

@@ -47,9 +47,6 @@ type boltLog struct {
 	vals []byte
 
 	updates atomic.Uint64 // committed read-write transactions
-	// fault, set by tests, fails a write before it touches the file, as a
-	// full disk would.
-	fault func() error
 }
 
 // logState is everything the file holds, copied out of bbolt.
@@ -74,8 +71,6 @@ type logWrite struct {
 	confState *raftpb.ConfState
 	// compactTo deletes every entry with index ≤ compactTo.
 	compactTo uint64
-	// truncateFrom, if set, deletes every entry with index ≥ truncateFrom.
-	truncateFrom uint64
 }
 
 func openBoltLog(path string) (*boltLog, error) {
@@ -169,11 +164,6 @@ func (l *boltLog) load() (*logState, error) {
 // write applies w in one read-write transaction: one commit, one durable
 // step, whatever the batch size.
 func (l *boltLog) write(w *logWrite) error {
-	if l.fault != nil {
-		if err := l.fault(); err != nil {
-			return err
-		}
-	}
 	l.stage(w.entries)
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		if w.dropEntries {
@@ -209,11 +199,7 @@ func (l *boltLog) write(w *logWrite) error {
 				return err
 			}
 		}
-		if k, _ := ents.Cursor().Last(); w.truncateFrom > 0 && k != nil {
-			if err := deleteFrom(ents, w.truncateFrom, binary.BigEndian.Uint64(k)); err != nil {
-				return err
-			}
-		}
+
 		if len(w.entries) > 0 {
 			if err := l.putEntries(ents, w.entries); err != nil {
 				return err

@@ -156,11 +156,11 @@ func TestFormat1FileIsSealedOnOpen(t *testing.T) {
 func TestNewerFormatIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raft.db")
 	l := openTestLog(t, path)
-	if err := l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyFormat, []byte("3")) }); err != nil {
+	if err := l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyFormat, []byte("4")) }); err != nil {
 		t.Fatal(err)
 	}
 	l.close()
-	if _, err := openBoltLog(path); err == nil || !strings.Contains(err.Error(), "format 3") {
-		t.Fatalf("open of a format 3 file: %v", err)
+	if _, err := openBoltLog(path); err == nil || !strings.Contains(err.Error(), "format 4") {
+		t.Fatalf("open of a format 4 file: %v", err)
 	}
 }

@@ -27,6 +27,9 @@ type Config struct {
 	// crash while checking must come back as an error (the binary runs
 	// VerifyBolt in a child process). nil: no check beyond the meta pages.
 	VerifyFile func(path string) error
+	// WALSegmentSize is what each WAL segment is preallocated to (0:
+	// wal.DefaultSegmentSize).
+	WALSegmentSize int64
 
 	hooks *testHooks
 }
@@ -46,8 +49,8 @@ type Inbound struct {
 
 // testHooks let tests look inside a running actor.
 type testHooks struct {
-	opened   func(*boltLog) // the log file is open
-	replayed func()         // start-up replay is done; the campaign comes next
+	opened   func(*logStore) // the log files are open
+	replayed func()          // start-up replay is done; the campaign comes next
 }
 
 const (

@@ -78,7 +78,7 @@ type member struct {
 	tree  *actor.PID
 	out   chan any
 	bad   *atomic.Value
-	log   atomic.Pointer[boltLog]
+	log   atomic.Pointer[logStore]
 	fails chan error
 	// full makes every write of the log file fail, as a full disk does.
 	full atomic.Bool
@@ -107,7 +107,7 @@ func startMember(t testing.TB, sys *actor.ActorSystem, cfg Config) *member {
 	if cfg.hooks == nil {
 		cfg.hooks = &testHooks{}
 	}
-	cfg.hooks.opened = func(l *boltLog) {
+	cfg.hooks.opened = func(l *logStore) {
 		l.fault = func() error {
 			if m.full.Load() {
 				return syscall.ENOSPC

@@ -10,7 +10,6 @@ import (
 	"github.com/etcdv2/server/actors"
 	bolt "go.etcd.io/bbolt"
 	"go.etcd.io/raft/v3"
-	"go.etcd.io/raft/v3/raftpb"
 )
 
 // When the log cannot be written (a full disk, most often) the member does
@@ -50,6 +49,8 @@ type unwritable struct {
 	since    time.Time
 	ticks    int
 	warnedAt time.Time
+	// failed is the store whose write failed, until its WAL is reset.
+	failed *logStore
 }
 
 // cannotWrite lets go of the RawNode and the file after a failed write.
@@ -61,22 +62,16 @@ func (r *raftActor) cannotWrite(we *writeError, rd *raft.Ready) {
 	if rd != nil && raft.IsEmptySnap(rd.Snapshot) && len(rd.CommittedEntries) > 0 {
 		r.apply(rd.CommittedEntries)
 	}
-	r.unwritable = &unwritable{err: we.err, since: time.Now()}
+	r.unwritable = &unwritable{err: we.err, since: time.Now(), failed: r.store}
 	r.failWaiters(actors.EcodeRaftInternal, unwritableCause)
 	r.failReads(unwritableCause)
 	r.letGo()
 }
 
-// letGo drops the RawNode and closes the file; this member leads nothing
-// until it is back.
+// letGo drops the RawNode and the store (comeBack resets and closes it);
+// this member leads nothing until it is back.
 func (r *raftActor) letGo() {
-	if r.store != nil {
-		if err := r.store.close(); err != nil {
-			r.log.Warn().Err(err).Msg("closing the unwritable log")
-		}
-		r.store = nil
-	}
-	r.rn, r.mem = nil, nil
+	r.store, r.rn, r.mem = nil, nil, nil
 	wasLeader := r.isLeader
 	r.lead, r.isLeader = 0, false
 	r.leaderChanged(wasLeader)
@@ -115,25 +110,29 @@ func (r *raftActor) retryWrite() {
 // comeBack reopens the log as a restart would. A failure to write is a
 // *writeError (try again later); anything else means the file is damaged.
 func (r *raftActor) comeBack() error {
-	path := filepath.Join(r.cfg.DataDir, "member", "raft.db")
+	if u := r.unwritable; u.failed != nil {
+		if err := u.failed.reset(); err != nil {
+			return &writeError{err}
+		}
+		u.failed = nil
+	}
+	dir := filepath.Join(r.cfg.DataDir, "member")
+	path := filepath.Join(dir, "raft.db")
 	if err := checkBoltFile(path); err != nil {
 		return damaged(err)
 	}
 	if err := rewrite(path); err != nil {
 		return &writeError{err}
 	}
-	store, st, err := openStore(path)
+	store, st, err := openLogStore(dir, r.cfg.WALSegmentSize)
 	if errors.Is(err, errCorruptLog) {
 		return damaged(err)
 	} else if err != nil {
 		return &writeError{err}
 	}
 	if n := len(st.entries); n > 0 && st.entries[n-1].GetIndex() > r.durable {
-		if err := store.write(&logWrite{truncateFrom: r.durable + 1}); err != nil {
-			store.close()
-			return &writeError{err}
-		}
-		st.entries = cutAfter(st.entries, r.durable)
+		store.close()
+		return damaged(fmt.Errorf("%w: the log holds entry %d past the last one made durable, %d", errCorruptLog, st.entries[n-1].GetIndex(), r.durable))
 	}
 	applied, commitTerm := r.applied, r.commitTerm
 	r.mem = raft.NewMemoryStorage()
@@ -165,13 +164,6 @@ func (r *raftActor) comeBack() error {
 		h.opened(store)
 	}
 	return nil
-}
-
-func cutAfter(ents []*raftpb.Entry, last uint64) []*raftpb.Entry {
-	for len(ents) > 0 && ents[len(ents)-1].GetIndex() > last {
-		ents = ents[:len(ents)-1]
-	}
-	return ents
 }
 
 // rewrite copies the file whole into a new one, syncs it and renames it over

@@ -66,14 +66,8 @@ func (p *pristine) damage(t *testing.T, hurt func(dbPath, identityPath string)) 
 	if err := os.MkdirAll(filepath.Join(dir, "member"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"raft.db", "identity"} {
-		b, err := os.ReadFile(filepath.Join(p.dir, "member", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "member", f), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.CopyFS(filepath.Join(dir, "member"), os.DirFS(filepath.Join(p.dir, "member"))); err != nil && !os.IsExist(err) {
+		t.Fatal(err)
 	}
 	hurt(filepath.Join(dir, "member", "raft.db"), filepath.Join(dir, "member", "identity"))
 	return dir
@@ -164,7 +158,7 @@ func TestDamagedDataDirIsRefusedOrHarmless(t *testing.T) {
 		damage{name: "truncated to half a page", hurt: func(db, _ string) { os.Truncate(db, page/2) }, mustRefuse: true},
 		damage{name: "one page short", hurt: func(db, _ string) { os.Truncate(db, int64((p.pages-1)*page)) }, mustRefuse: true},
 		damage{name: "a byte of a stored value flipped", hurt: func(db, _ string) {
-			rewrite(db, func(b []byte) []byte {
+			rewrite(walSegment(t, db), func(b []byte) []byte {
 				i := bytes.Index(b, []byte("val-0042"))
 				if i < 0 {
 					t.Fatal("value not in the file")
@@ -184,6 +178,8 @@ func TestDamagedDataDirIsRefusedOrHarmless(t *testing.T) {
 			})
 		}, mustRefuse: true},
 		damage{name: "raft.db deleted", hurt: func(db, _ string) { os.Remove(db) }, mustRefuse: true},
+		damage{name: "the WAL deleted", hurt: func(db, _ string) { os.RemoveAll(filepath.Join(filepath.Dir(db), "wal")) }, mustRefuse: true},
+		damage{name: "the WAL's segment emptied", hurt: func(db, _ string) { os.Truncate(walSegment(t, db), 0) }, mustRefuse: true},
 		damage{name: "raft.db emptied", hurt: func(db, _ string) { os.Truncate(db, 0) }, mustRefuse: true},
 		damage{name: "a bit of the identity flipped", hurt: func(_, id string) {
 			rewrite(id, func(b []byte) []byte { b[3] ^= 0x01; return b })
@@ -200,4 +196,14 @@ func TestDamagedDataDirIsRefusedOrHarmless(t *testing.T) {
 		}
 	}
 	t.Logf("%d damaged data dirs: %d refused, %d started with the pristine data", len(cases), refusals, len(cases)-refusals)
+}
+
+// walSegment is the one WAL segment of the small data dir whose raft.db is db.
+func walSegment(t *testing.T, db string) string {
+	t.Helper()
+	segs, err := filepath.Glob(filepath.Join(filepath.Dir(db), "wal", "*.wal"))
+	if err != nil || len(segs) != 1 {
+		t.Fatalf("WAL segments %v %v", segs, err)
+	}
+	return segs[0]
 }

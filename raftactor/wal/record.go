@@ -56,9 +56,16 @@ func appendHardState(b []byte, hs *raftpb.HardState) []byte {
 	})
 }
 
-func appendSnapshot(b []byte, index, term uint64) []byte {
+// appendSnapshot marks a snapshot at index: entries at or before it are void,
+// and with replace (a snapshot from the leader replaces the whole log) those
+// after it too.
+func appendSnapshot(b []byte, index, term uint64, replace bool) []byte {
 	return appendRecord(b, recSnapshot, func(b []byte) []byte {
-		return binary.AppendUvarint(binary.AppendUvarint(b, index), term)
+		r := uint64(0)
+		if replace {
+			r = 1
+		}
+		return binary.AppendUvarint(binary.AppendUvarint(binary.AppendUvarint(b, index), term), r)
 	})
 }
 
@@ -69,6 +76,7 @@ type record struct {
 	hs      *raftpb.HardState
 	snapIdx uint64
 	snapTrm uint64
+	replace bool
 }
 
 // readResult says why reading a segment stopped.
@@ -154,7 +162,7 @@ func decode(body []byte) (*record, error) {
 	r := &record{typ: body[0]}
 	p := body[1:]
 	var f [3]uint64
-	need := map[byte]int{recEntry: 2, recHardState: 3, recSnapshot: 2}[r.typ]
+	need := map[byte]int{recEntry: 2, recHardState: 3, recSnapshot: 3}[r.typ]
 	if need == 0 {
 		return nil, fmt.Errorf("%w: record type %d", ErrCorrupt, r.typ)
 	}
@@ -178,7 +186,7 @@ func decode(body []byte) (*record, error) {
 	case recHardState:
 		r.hs = &raftpb.HardState{Term: &f[0], Vote: &f[1], Commit: &f[2]}
 	case recSnapshot:
-		r.snapIdx, r.snapTrm = f[0], f[1]
+		r.snapIdx, r.snapTrm, r.replace = f[0], f[1], f[2] == 1
 	}
 	return r, nil
 }

@@ -1,8 +1,10 @@
 package wal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,6 +50,7 @@ type WAL struct {
 	pendingHS   *raftpb.HardState
 	pendingSnap [2]uint64
 	last        uint64 // index of the last entry appended
+	syncedLast  uint64 // and of the last one synced
 }
 
 func segName(seq, first uint64) string { return fmt.Sprintf("%016x-%016x.wal", seq, first) }
@@ -119,12 +122,13 @@ func Open(dir string, segSize int64) (*WAL, *State, error) {
 		}
 		return w, st, nil
 	}
-	var end int
+	var end, dataEnd int
 	for i, s := range segs {
-		b, err := os.ReadFile(s.path)
+		b, err := readWritten(s.path)
 		if err != nil {
 			return nil, nil, err
 		}
+		dataEnd = len(b)
 		off, res, err := readRecords(b, func(r *record) error { return st.add(r) })
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s at offset %d: %w", s.path, off, err)
@@ -145,7 +149,8 @@ func Open(dir string, segSize int64) (*WAL, *State, error) {
 	} else {
 		w.last = st.SnapIndex
 	}
-	if err := w.reopenLast(int64(end)); err != nil {
+	w.syncedLast = w.last
+	if err := w.reopenLast(int64(end), int64(dataEnd)); err != nil {
 		return nil, nil, err
 	}
 	return w, st, nil
@@ -162,17 +167,19 @@ func (st *State) add(r *record) error {
 		for len(st.Entries) > 0 && st.Entries[len(st.Entries)-1].GetIndex() >= idx {
 			st.Entries = st.Entries[:len(st.Entries)-1]
 		}
-		if n := len(st.Entries); (n > 0 && st.Entries[n-1].GetIndex()+1 != idx) || (n == 0 && st.SnapIndex != 0 && idx != st.SnapIndex+1) {
-			prev := st.SnapIndex
-			if n > 0 {
-				prev = st.Entries[n-1].GetIndex()
-			}
-			return fmt.Errorf("%w: entry %d follows %d", ErrCorrupt, idx, prev)
+		// The first entry replayed may start anywhere after the mark: the
+		// segments before it may be gone; whoever loads the log checks it
+		// against the snapshot it has.
+		if n := len(st.Entries); n > 0 && st.Entries[n-1].GetIndex()+1 != idx {
+			return fmt.Errorf("%w: entry %d follows %d", ErrCorrupt, idx, st.Entries[n-1].GetIndex())
 		}
 		st.Entries = append(st.Entries, r.entry)
 	case recHardState:
 		st.HardState = r.hs
 	case recSnapshot:
+		if r.replace {
+			st.Entries = nil
+		}
 		if r.snapIdx >= st.SnapIndex {
 			st.SnapIndex, st.SnapTerm = r.snapIdx, r.snapTrm
 			i := 0
@@ -185,21 +192,55 @@ func (st *State) add(r *record) error {
 	return nil
 }
 
+// readChunk is how much of a segment is read at a time. Reading stops once
+// a whole chunk of zeros follows the last complete record (the preallocated
+// room after the last write), so a mostly empty 64 MiB segment costs what it
+// holds; zeros inside a record (a value of NULs) never stop it.
+const readChunk = 1 << 20
+
+// readWritten reads the written part of a segment.
+func readWritten(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var b []byte
+	chunk := make([]byte, readChunk)
+	pos := 0 // the end of the last complete record seen
+	for {
+		n, err := io.ReadFull(f, chunk)
+		b = append(b, chunk[:n]...)
+		for pos+headerLen <= len(b) {
+			l := int(binary.LittleEndian.Uint32(b[pos:]))
+			if l == 0 || pos+headerLen+l > len(b) {
+				break
+			}
+			pos += headerLen + l
+		}
+		if len(b)-pos >= readChunk && allZero(b[pos:]) {
+			return b, nil
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
 // reopenLast opens the last segment for appending at end, zeroing whatever
-// a torn write left after it so that no stale bytes follow new records.
-func (w *WAL) reopenLast(end int64) error {
+// a torn write left between it and dataEnd so that no stale bytes follow new
+// records.
+func (w *WAL) reopenLast(end, dataEnd int64) error {
 	s := w.segs[len(w.segs)-1]
 	f, err := os.OpenFile(s.path, os.O_RDWR, 0o600)
 	if err != nil {
 		return err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	if size := fi.Size(); size > end {
-		if err := zeroRange(f, end, size); err != nil {
+	if dataEnd > end {
+		if err := zeroRange(f, end, dataEnd); err != nil {
 			f.Close()
 			return err
 		}
@@ -270,7 +311,7 @@ func (w *WAL) startSegment(seq, first uint64) error {
 		w.buf = appendHardState(w.buf, w.hs)
 	}
 	if w.snapIdx != 0 {
-		w.buf = appendSnapshot(w.buf, w.snapIdx, w.snapTrm)
+		w.buf = appendSnapshot(w.buf, w.snapIdx, w.snapTrm, false)
 	}
 	return nil
 }
@@ -299,10 +340,10 @@ func (w *WAL) Append(hs *raftpb.HardState, ents []*raftpb.Entry) {
 
 // MarkSnapshot adds a snapshot mark to the batch: entries at or before index
 // are void from then on (the snapshot itself is stored elsewhere, first).
-func (w *WAL) MarkSnapshot(index, term uint64) {
+func (w *WAL) MarkSnapshot(index, term uint64, replace bool) {
 	w.pendingSnap = [2]uint64{index, term}
-	w.buf = appendSnapshot(w.buf, index, term)
-	if w.last < index {
+	w.buf = appendSnapshot(w.buf, index, term, replace)
+	if w.last < index || replace {
 		w.last = index
 	}
 }
@@ -340,7 +381,34 @@ func (w *WAL) Sync() error {
 		w.snapIdx, w.snapTrm = w.pendingSnap[0], w.pendingSnap[1]
 		w.pendingSnap = [2]uint64{}
 	}
+	w.syncedLast = w.last
 	return nil
+}
+
+// Reset makes the log what its last successful Sync left, after a Sync that
+// failed: whatever the failed write may have put after it is overwritten with
+// zeros and synced (a failed fdatasync is never retried and trusted, and the
+// kernel's cache may show bytes the disk does not have). The log is closed
+// after; Open it again to append.
+func (w *WAL) Reset() error {
+	w.buf, w.pendingHS, w.pendingSnap, w.last = nil, nil, [2]uint64{}, w.syncedLast
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+	f, err := os.OpenFile(w.segs[len(w.segs)-1].path, os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := zeroRange(f, w.off, fi.Size()); err != nil {
+		return err
+	}
+	return datasync(f)
 }
 
 // firstIndexOf is the first entry index in a batch, or last+1 if it has none.

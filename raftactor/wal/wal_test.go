@@ -98,7 +98,7 @@ func TestSnapshotMarkAndRelease(t *testing.T) {
 		}
 	}
 	before := w.Segments()
-	w.MarkSnapshot(150, 1)
+	w.MarkSnapshot(150, 1, false)
 	if err := w.Sync(); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func FuzzReadRecords(f *testing.F) {
 	var b []byte
 	b = appendHardState(b, hs(1, 2, 3))
 	b = appendEntry(b, ents(4, 4, 1)[0])
-	b = appendSnapshot(b, 3, 1)
+	b = appendSnapshot(b, 3, 1, false)
 	f.Add(b)
 	f.Add(append(b, 0, 0, 0, 0, 9))
 	f.Add([]byte{})
@@ -218,7 +218,7 @@ func FuzzReadRecords(f *testing.F) {
 			case recHardState:
 				again = appendHardState(again, r.hs)
 			case recSnapshot:
-				again = appendSnapshot(again, r.snapIdx, r.snapTrm)
+				again = appendSnapshot(again, r.snapIdx, r.snapTrm, r.replace)
 			}
 			return nil
 		})
@@ -233,4 +233,24 @@ func FuzzReadRecords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A value of NULs longer than a read chunk is read whole, not taken for the
+// zeros after the last record.
+func TestZerosInsideARecordAreData(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := mustOpen(t, dir, 8<<20)
+	typ := raftpb.EntryNormal
+	big := &raftpb.Entry{Index: new(uint64(1)), Term: new(uint64(1)), Type: &typ, Data: make([]byte, 3*readChunk)}
+	w.Append(hs(1, 1, 1), []*raftpb.Entry{big})
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	w.Append(hs(1, 1, 2), ents(2, 2, 1))
+	w.Sync()
+	w.Close()
+	_, st := mustOpen(t, dir, 8<<20)
+	if len(st.Entries) != 2 || len(st.Entries[0].GetData()) != 3*readChunk || st.Torn || st.HardState.GetCommit() != 2 {
+		t.Fatalf("%d entries, torn %v, hard state %v", len(st.Entries), st.Torn, st.HardState)
+	}
 }
