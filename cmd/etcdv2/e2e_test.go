@@ -198,10 +198,24 @@ type acked struct {
 }
 
 // Every write the server acknowledged before a SIGKILL is there after the
-// restart, with the value and index it was acknowledged with.
+// restart, with the value and index it was acknowledged with; also when
+// snapshots are taken every few hundred entries, so kills land during them.
 func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	s := startServer(t, dir)
+	for _, c := range []struct {
+		name  string
+		extra []string
+	}{{"default", nil}, {"snapshots", []string{"--snapshot-count", "200"}}} {
+		t.Run(c.name, func(t *testing.T) {
+			for round := 0; round < 3; round++ {
+				killAndCheck(t, filepath.Join(t.TempDir(), "data"), c.extra)
+			}
+		})
+	}
+}
+
+func killAndCheck(t *testing.T, dir string, extra []string) {
+	t.Helper()
+	s := startServer(t, dir, extra...)
 
 	got := load(t, s, 700*time.Millisecond, syscall.SIGKILL)
 	if len(got) < 100 {
@@ -209,7 +223,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	}
 
 	t.Logf("%d keys acknowledged before SIGKILL", len(got))
-	s2 := startServer(t, dir) // on new ports: the data dir, not the flags, says who it is
+	s2 := startServer(t, dir, extra...) // on new ports: the data dir, not the flags, says who it is
 	var maxIndex uint64
 	for key, a := range got {
 		code, ev := get(t, s2.url, key)
