@@ -60,7 +60,7 @@ func openLogStore(memberDir string, segSize int64) (*logStore, *logState, error)
 		b.close()
 		return nil, nil, err
 	}
-	w, ws, err := wal.Open(walDir(memberDir), segSize)
+	w, ws, err := wal.Open(walDir(memberDir), segSize, st.snapshot.GetMetadata().GetIndex())
 	if err != nil {
 		b.close()
 		if errors.Is(err, wal.ErrCorrupt) {
@@ -108,7 +108,7 @@ func moveLogToWAL(b *boltLog, st *logState, memberDir string) error {
 	if format >= walFormat {
 		return fmt.Errorf("%w: %s is missing but raft.db says the log is there", errCorruptLog, dir)
 	}
-	w, _, err := wal.Open(tmp, 0)
+	w, _, err := wal.Open(tmp, 0, 0)
 	if err != nil {
 		return err
 	}

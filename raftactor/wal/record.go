@@ -89,8 +89,11 @@ const (
 )
 
 // readRecords decodes b's records until its end, the zeros after the last
-// record, a torn record or a damaged one; off is where it stopped.
-func readRecords(b []byte, fn func(*record) error) (off int, res readResult, err error) {
+// record, a torn record or a damaged one; off is where it stopped. Entries
+// at or before skipTo are checked but not kept (r.entry nil): a snapshot
+// covers them, and a segment may hold hundreds of thousands.
+// b starts at file offset at (sectors are aligned to the file).
+func readRecords(b []byte, at int64, skipTo uint64, fn func(*record) error) (off int, res readResult, err error) {
 	for off < len(b) {
 		if len(b)-off < headerLen {
 			if allZero(b[off:]) {
@@ -104,17 +107,17 @@ func readRecords(b []byte, fn func(*record) error) (off int, res readResult, err
 			if allZero(b[off:]) {
 				return off, readEnd, nil
 			}
-			return off, classify(b, off, off+headerLen), nil
+			return off, classify(b, at, off, off+headerLen), nil
 		}
 		end := off + headerLen + n
 		if n < 2 || end > len(b) || end < off {
-			return off, classify(b, off, len(b)), nil
+			return off, classify(b, at, off, len(b)), nil
 		}
 		body := b[off+headerLen : end]
 		if crc32.Checksum(body, castagnoli) != sum {
-			return off, classify(b, off, end), nil
+			return off, classify(b, at, off, end), nil
 		}
-		r, derr := decode(body)
+		r, derr := decode(body, skipTo)
 		if derr != nil {
 			return off, readBad, derr
 		}
@@ -130,14 +133,15 @@ func readRecords(b []byte, fn func(*record) error) (off int, res readResult, err
 // interrupted leaves what it never reached as the zeros the segment was
 // filled with (the trailer, or a whole sector), and a record whose claimed
 // end lies past the file was cut short.
-func classify(b []byte, off, end int) readResult {
+func classify(b []byte, at int64, off, end int) readResult {
 	if end >= len(b) && off+headerLen+int(binary.LittleEndian.Uint32(b[off:])) > len(b) {
 		return readTorn
 	}
 	if end > off+headerLen && b[end-1] == 0 {
 		return readTorn
 	}
-	for s := off / sectorSize * sectorSize; s < end; s += sectorSize {
+	shift := int(at % sectorSize)
+	for s := (off+shift)/sectorSize*sectorSize - shift; s < end; s += sectorSize {
 		if allZero(b[max(s, off):min(s+sectorSize, len(b))]) {
 			return readTorn
 		}
@@ -154,7 +158,7 @@ func allZero(b []byte) bool {
 	return true
 }
 
-func decode(body []byte) (*record, error) {
+func decode(body []byte, skipTo uint64) (*record, error) {
 	if len(body) < 2 || body[len(body)-1] != trailer {
 		return nil, fmt.Errorf("%w: record without its trailer", ErrCorrupt)
 	}
@@ -179,6 +183,9 @@ func decode(body []byte) (*record, error) {
 			return nil, fmt.Errorf("%w: entry %d without a type", ErrCorrupt, f[0])
 		}
 		idx, term, typ := f[0], f[1], raftpb.EntryType(p[0])
+		if idx <= skipTo {
+			return r, nil
+		}
 		r.entry = &raftpb.Entry{Index: &idx, Term: &term, Type: &typ}
 		if len(p) > 1 {
 			r.entry.Data = append([]byte(nil), p[1:]...)

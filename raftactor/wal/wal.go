@@ -103,7 +103,9 @@ func int64cmp(a, b uint64) int {
 
 // Open replays the log in dir (made if missing), cuts a torn tail, and
 // returns the log ready to append after the last record, with what it holds.
-func Open(dir string, segSize int64) (*WAL, *State, error) {
+// Entries at or before skipTo (what the caller's snapshot covers) are
+// checked but not returned.
+func Open(dir string, segSize int64, skipTo uint64) (*WAL, *State, error) {
 	if segSize <= 0 {
 		segSize = DefaultSegmentSize
 	}
@@ -122,14 +124,10 @@ func Open(dir string, segSize int64) (*WAL, *State, error) {
 		}
 		return w, st, nil
 	}
-	var end, dataEnd int
+	var end, dataEnd int64
 	for i, s := range segs {
-		b, err := readWritten(s.path)
-		if err != nil {
-			return nil, nil, err
-		}
-		dataEnd = len(b)
-		off, res, err := readRecords(b, func(r *record) error { return st.add(r) })
+		off, res, read, err := replaySegment(s.path, skipTo, st.add)
+		dataEnd = read
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s at offset %d: %w", s.path, off, err)
 		}
@@ -150,7 +148,7 @@ func Open(dir string, segSize int64) (*WAL, *State, error) {
 		w.last = st.SnapIndex
 	}
 	w.syncedLast = w.last
-	if err := w.reopenLast(int64(end), int64(dataEnd)); err != nil {
+	if err := w.reopenLast(end, dataEnd); err != nil {
 		return nil, nil, err
 	}
 	return w, st, nil
@@ -159,6 +157,9 @@ func Open(dir string, segSize int64) (*WAL, *State, error) {
 func (st *State) add(r *record) error {
 	switch r.typ {
 	case recEntry:
+		if r.entry == nil {
+			return nil // skipped: a snapshot covers it
+		}
 		idx := r.entry.GetIndex()
 		if idx <= st.SnapIndex {
 			return nil // the snapshot covers it
@@ -192,40 +193,54 @@ func (st *State) add(r *record) error {
 	return nil
 }
 
-// readChunk is how much of a segment is read at a time. Reading stops once
-// a whole chunk of zeros follows the last complete record (the preallocated
-// room after the last write), so a mostly empty 64 MiB segment costs what it
-// holds; zeros inside a record (a value of NULs) never stop it.
+// readChunk is how much of a segment is read at a time. A segment is
+// replayed as it is read, so replay holds about two chunks, not the segment;
+// reading stops once a whole chunk of zeros follows the last complete record
+// (the preallocated room after the last write), so a mostly empty 64 MiB
+// segment costs what it holds. Zeros inside a record (a value of NULs) never
+// stop it.
 const readChunk = 1 << 20
 
-// readWritten reads the written part of a segment.
-func readWritten(path string) ([]byte, error) {
+// replaySegment feeds fn the records of the segment at path. It returns
+// where the records end, how reading stopped (as readRecords), and the end
+// of what it read (what may need zeroing after a torn tail).
+func replaySegment(path string, skipTo uint64, fn func(*record) error) (end int64, res readResult, read int64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return 0, readBad, 0, err
 	}
 	defer f.Close()
-	var b []byte
+	var base int64 // file offset of buf[0]
+	buf := make([]byte, 0, 2*readChunk)
 	chunk := make([]byte, readChunk)
-	pos := 0 // the end of the last complete record seen
 	for {
-		n, err := io.ReadFull(f, chunk)
-		b = append(b, chunk[:n]...)
-		for pos+headerLen <= len(b) {
-			l := int(binary.LittleEndian.Uint32(b[pos:]))
-			if l == 0 || pos+headerLen+l > len(b) {
+		n, rerr := io.ReadFull(f, chunk)
+		buf = append(buf, chunk[:n]...)
+		read = base + int64(len(buf))
+		eof := errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF)
+		if rerr != nil && !eof {
+			return 0, readBad, read, rerr
+		}
+		// The complete records so far are replayed and let go of.
+		whole := 0
+		for whole+headerLen <= len(buf) {
+			l := int(binary.LittleEndian.Uint32(buf[whole:]))
+			if l == 0 || whole+headerLen+l > len(buf) {
 				break
 			}
-			pos += headerLen + l
+			whole += headerLen + l
 		}
-		if len(b)-pos >= readChunk && allZero(b[pos:]) {
-			return b, nil
+		if whole > 0 {
+			off, r, err := readRecords(buf[:whole], base, skipTo, fn)
+			if err != nil || r != readEnd {
+				return base + int64(off), r, read, err
+			}
+			base += int64(whole)
+			buf = append(buf[:0], buf[whole:]...)
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return b, nil
-		}
-		if err != nil {
-			return nil, err
+		if eof || (len(buf) >= readChunk && allZero(buf)) {
+			off, r, err := readRecords(buf, base, skipTo, fn)
+			return base + int64(off), r, read, err
 		}
 	}
 }
@@ -414,7 +429,7 @@ func (w *WAL) Reset() error {
 // firstIndexOf is the first entry index in a batch, or last+1 if it has none.
 func firstIndexOf(batch []byte, last uint64) uint64 {
 	first := last + 1
-	readRecords(batch, func(r *record) error {
+	readRecords(batch, 0, 0, func(r *record) error {
 		if r.typ == recEntry && r.entry.GetIndex() < first {
 			first = r.entry.GetIndex()
 		}

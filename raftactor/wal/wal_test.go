@@ -25,7 +25,7 @@ func hs(term, vote, commit uint64) *raftpb.HardState {
 
 func mustOpen(t *testing.T, dir string, seg int64) (*WAL, *State) {
 	t.Helper()
-	w, st, err := Open(dir, seg)
+	w, st, err := Open(dir, seg, 0)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -144,7 +144,7 @@ func TestTornTailAtEveryOffsetIsCut(t *testing.T) {
 				clear(b[cut:end])
 			}
 			os.WriteFile(filepath.Join(dir, segName(0, 1)), b, 0o600)
-			w, st, err := Open(dir, 1<<16)
+			w, st, err := Open(dir, 1<<16, 0)
 			if err != nil {
 				t.Fatalf("%s at %d: %v", how, cut, err)
 			}
@@ -184,7 +184,7 @@ func TestCorruptRecordInTheMiddleIsRefused(t *testing.T) {
 		i := indexOf(b, "e5-t1")
 		b[i] ^= 0x20
 		os.WriteFile(path, b, 0o600)
-		if _, _, err := Open(dir, seg); !errors.Is(err, ErrCorrupt) {
+		if _, _, err := Open(dir, seg, 0); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("segments of %d bytes: open of a log with a flipped byte: %v", seg, err)
 		}
 	}
@@ -211,7 +211,7 @@ func FuzzReadRecords(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var again []byte
-		off, _, _ := readRecords(b, func(r *record) error {
+		off, _, _ := readRecords(b, 0, 0, func(r *record) error {
 			switch r.typ {
 			case recEntry:
 				again = appendEntry(again, r.entry)
@@ -252,5 +252,34 @@ func TestZerosInsideARecordAreData(t *testing.T) {
 	_, st := mustOpen(t, dir, 8<<20)
 	if len(st.Entries) != 2 || len(st.Entries[0].GetData()) != 3*readChunk || st.Torn || st.HardState.GetCommit() != 2 {
 		t.Fatalf("%d entries, torn %v, hard state %v", len(st.Entries), st.Torn, st.HardState)
+	}
+}
+
+// Replay streams a segment in chunks: a log of several chunks, torn in its
+// last record, opens with every record before it.
+func TestTornTailAfterSeveralChunks(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := mustOpen(t, dir, 16<<20)
+	for i := uint64(1); i <= 90000; i += 100 {
+		w.Append(hs(1, 1, i+99), ents(i, i+99, 1))
+		if err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := w.off
+	w.Append(nil, ents(90001, 90001, 1))
+	w.Sync()
+	w.Close()
+	if before < 2*readChunk {
+		t.Fatalf("only %d bytes: not several chunks", before)
+	}
+	path := filepath.Join(dir, segName(0, 1))
+	f, _ := os.OpenFile(path, os.O_RDWR, 0)
+	f.WriteAt(make([]byte, 64), before+10) // the end of the last write never reached the disk
+	f.Close()
+	_, st := mustOpen(t, dir, 16<<20)
+	want(t, st, 1, 90000, term(1))
+	if !st.Torn {
+		t.Fatal("not reported torn")
 	}
 }
