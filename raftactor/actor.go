@@ -223,7 +223,7 @@ func (r *raftActor) newRawNode(applied uint64) (*raft.RawNode, error) {
 		ID:                        r.cfg.ID,
 		ElectionTick:              r.cfg.ElectionTicks,
 		HeartbeatTick:             r.cfg.HeartbeatTicks,
-		Storage:                   r.mem,
+		Storage:                   imageStorage{r.mem, r.snapshotImage},
 		Applied:                   applied,
 		MaxSizePerMsg:             maxSizePerMsg,
 		MaxInflightMsgs:           maxInflightMsgs,
@@ -277,7 +277,7 @@ func (r *raftActor) loadMemory(st *logState) (fresh bool, err error) {
 	ents := st.entries
 	last := uint64(0)
 	if st.snapshot != nil {
-		if err := r.mem.ApplySnapshot(st.snapshot); err != nil {
+		if err := r.mem.ApplySnapshot(withoutImage(st.snapshot)); err != nil {
 			return false, err
 		}
 		r.snapIndex = st.snapshot.GetMetadata().GetIndex()

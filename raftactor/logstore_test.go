@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 )
 
@@ -114,3 +115,28 @@ func TestMissingWALIsRefused(t *testing.T) {
 }
 
 func errorsIsCorrupt(err error) bool { return errors.Is(err, errCorruptLog) }
+
+// raft's view keeps a snapshot's metadata only; when raft asks for the
+// snapshot (to send it to a follower) the image comes back from bbolt.
+func TestRaftGetsTheSnapshotImageFromDisk(t *testing.T) {
+	dir := t.TempDir()
+	sys := newSystem(t)
+	m := startMember(t, sys, Config{ID: 1, DataDir: dir, SnapshotCount: 20})
+	defer m.stop()
+	proposeAll(t, m, 30, 5)
+	m.syncTree()
+	store := m.log.Load()
+	st, err := store.bolt.load()
+	if err != nil || st.snapshot == nil {
+		t.Fatalf("no snapshot on disk: %v", err)
+	}
+	r := &raftActor{store: store, mem: raft.NewMemoryStorage()}
+	r.mem.ApplySnapshot(withoutImage(st.snapshot))
+	got, err := imageStorage{r.mem, r.snapshotImage}.Snapshot()
+	if err != nil || got.GetMetadata().GetIndex() != st.snapshot.GetMetadata().GetIndex() || string(got.GetData()) != string(st.snapshot.GetData()) {
+		t.Fatalf("snapshot for raft: %v %q, want the stored %q", err, got.GetData(), st.snapshot.GetData())
+	}
+	if mem, _ := r.mem.Snapshot(); len(mem.GetData()) != 0 {
+		t.Fatalf("the memory view holds the image (%d bytes)", len(mem.GetData()))
+	}
+}

@@ -84,7 +84,7 @@ func (r *raftActor) persist(rd *raft.Ready) error {
 		r.hsDirty = true
 	}
 	if hasSnap {
-		if err := r.mem.ApplySnapshot(rd.Snapshot); err != nil {
+		if err := r.mem.ApplySnapshot(withoutImage(rd.Snapshot)); err != nil {
 			return err
 		}
 	}
