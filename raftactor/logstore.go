@@ -124,7 +124,7 @@ func moveLogToWAL(b *boltLog, st *logState, memberDir string) error {
 		err = os.Rename(tmp, dir)
 	}
 	if err == nil {
-		err = syncDir(memberDir)
+		err = wal.SyncDir(memberDir)
 	}
 	if err != nil {
 		return fmt.Errorf("moving the raft log into %s: %w", dir, err)

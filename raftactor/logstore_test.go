@@ -109,12 +109,10 @@ func TestMissingWALIsRefused(t *testing.T) {
 	s.write(&logWrite{entries: mkEntries(1, 3, 1), hardState: hardState(1, 1, 3)})
 	s.close()
 	os.RemoveAll(filepath.Join(dir, "wal"))
-	if _, _, err := openLogStore(dir, 0); err == nil || !errorsIsCorrupt(err) {
+	if _, _, err := openLogStore(dir, 0); !errors.Is(err, errCorruptLog) {
 		t.Fatalf("open without the WAL: %v", err)
 	}
 }
-
-func errorsIsCorrupt(err error) bool { return errors.Is(err, errCorruptLog) }
 
 // raft's view keeps a snapshot's metadata only; when raft asks for the
 // snapshot (to send it to a follower) the image comes back from bbolt.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/etcdv2/server/actors"
+	"github.com/etcdv2/server/raftactor/wal"
 	bolt "go.etcd.io/bbolt"
 	"go.etcd.io/raft/v3"
 )
@@ -198,20 +199,11 @@ func rewrite(path string) error {
 		err = os.Rename(tmp, path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(path))
+		err = wal.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("rewriting %s: %w", path, err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -309,7 +309,7 @@ func (w *WAL) startSegment(seq, first uint64) error {
 		err = os.Rename(tmp, path)
 	}
 	if err == nil {
-		err = syncDir(w.dir)
+		err = SyncDir(w.dir)
 	}
 	if err != nil {
 		f.Close()
@@ -331,7 +331,9 @@ func (w *WAL) startSegment(seq, first uint64) error {
 	return nil
 }
 
-func syncDir(dir string) error {
+// SyncDir makes dir's entries durable: a file created, renamed or removed in
+// it survives a crash only after its directory is synced.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -453,7 +455,7 @@ func (w *WAL) ReleaseTo(index uint64) error {
 	}
 	w.segs = append(w.segs[:0], w.segs[n:]...)
 	if n > 0 {
-		return syncDir(w.dir)
+		return SyncDir(w.dir)
 	}
 	return nil
 }
