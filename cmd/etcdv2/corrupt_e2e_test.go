@@ -180,6 +180,20 @@ func TestDamagedDataDirIsRefusedOrHarmless(t *testing.T) {
 		damage{name: "raft.db deleted", hurt: func(db, _ string) { os.Remove(db) }, mustRefuse: true},
 		damage{name: "the WAL deleted", hurt: func(db, _ string) { os.RemoveAll(filepath.Join(filepath.Dir(db), "wal")) }, mustRefuse: true},
 		damage{name: "the WAL's segment emptied", hurt: func(db, _ string) { os.Truncate(walSegment(t, db), 0) }, mustRefuse: true},
+		damage{name: "the WAL's segment cut after its records", hurt: func(db, _ string) {
+			seg := walSegment(t, db)
+			b, _ := os.ReadFile(seg)
+			i := len(b)
+			for i > 0 && b[i-1] == 0 {
+				i--
+			}
+			os.Truncate(seg, int64(i)) // every record whole, the preallocated room gone
+		}, mustRefuse: true},
+		damage{name: "the WAL's segment cut inside its records", hurt: func(db, _ string) {
+			seg := walSegment(t, db)
+			b, _ := os.ReadFile(seg)
+			os.Truncate(seg, int64(bytes.Index(b, []byte("val-0030")))) // acknowledged writes after it
+		}, mustRefuse: true},
 		damage{name: "raft.db emptied", hurt: func(db, _ string) { os.Truncate(db, 0) }, mustRefuse: true},
 		damage{name: "a bit of the identity flipped", hurt: func(_, id string) {
 			rewrite(id, func(b []byte) []byte { b[3] ^= 0x01; return b })

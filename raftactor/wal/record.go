@@ -13,8 +13,13 @@ const (
 	recEntry     = 1
 	recHardState = 2
 	recSnapshot  = 3
-	headerLen    = 8
-	sectorSize   = 512
+	// recSegment opens every segment with the size it was preallocated to:
+	// a segment never shrinks (a torn write leaves zeros, not a shorter
+	// file), so one shorter than that was cut by something else, and what
+	// it lost may have been acknowledged.
+	recSegment = 4
+	headerLen  = 8
+	sectorSize = 512
 	// trailer ends every record. It is never zero, so a record whose last
 	// byte is zero was cut short by a crash (the segment was all zeros before
 	// the write), while a flipped bit in a whole record leaves it non-zero.
@@ -56,6 +61,10 @@ func appendHardState(b []byte, hs *raftpb.HardState) []byte {
 	})
 }
 
+func appendSegment(b []byte, size int64) []byte {
+	return appendRecord(b, recSegment, func(b []byte) []byte { return binary.AppendUvarint(b, uint64(size)) })
+}
+
 // appendSnapshot marks a snapshot at index: entries at or before it are void,
 // and with replace (a snapshot from the leader replaces the whole log) those
 // after it too.
@@ -77,6 +86,7 @@ type record struct {
 	snapIdx uint64
 	snapTrm uint64
 	replace bool
+	segSize uint64
 }
 
 // readResult says why reading a segment stopped.
@@ -166,7 +176,7 @@ func decode(body []byte, skipTo uint64) (*record, error) {
 	r := &record{typ: body[0]}
 	p := body[1:]
 	var f [3]uint64
-	need := map[byte]int{recEntry: 2, recHardState: 3, recSnapshot: 3}[r.typ]
+	need := map[byte]int{recEntry: 2, recHardState: 3, recSnapshot: 3, recSegment: 1}[r.typ]
 	if need == 0 {
 		return nil, fmt.Errorf("%w: record type %d", ErrCorrupt, r.typ)
 	}
@@ -194,6 +204,8 @@ func decode(body []byte, skipTo uint64) (*record, error) {
 		r.hs = &raftpb.HardState{Term: &f[0], Vote: &f[1], Commit: &f[2]}
 	case recSnapshot:
 		r.snapIdx, r.snapTrm, r.replace = f[0], f[1], f[2] == 1
+	case recSegment:
+		r.segSize = f[0]
 	}
 	return r, nil
 }

@@ -126,8 +126,17 @@ func Open(dir string, segSize int64, skipTo uint64) (*WAL, *State, error) {
 	}
 	var end, dataEnd int64
 	for i, s := range segs {
-		off, res, read, err := replaySegment(s.path, skipTo, st.add)
+		var want uint64
+		off, res, read, err := replaySegment(s.path, skipTo, func(r *record) error {
+			if r.typ == recSegment {
+				want = r.segSize
+			}
+			return st.add(r)
+		})
 		dataEnd = read
+		if err == nil {
+			err = checkSize(s.path, want)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s at offset %d: %w", s.path, off, err)
 		}
@@ -152,6 +161,18 @@ func Open(dir string, segSize int64, skipTo uint64) (*WAL, *State, error) {
 		return nil, nil, err
 	}
 	return w, st, nil
+}
+
+// checkSize refuses a segment shorter than it was made.
+func checkSize(path string, want uint64) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if uint64(fi.Size()) < want {
+		return fmt.Errorf("%w: %s is %d bytes, shorter than the %d it was made with: it was cut, and what it lost may have been acknowledged", ErrCorrupt, path, fi.Size(), want)
+	}
+	return nil
 }
 
 func (st *State) add(r *record) error {
@@ -321,7 +342,8 @@ func (w *WAL) startSegment(seq, first uint64) error {
 	}
 	w.segs = append(w.segs, segment{seq: seq, first: first, path: path})
 	w.f, w.off = f, 0
-	// Each segment opens with the state it continues from.
+	// Each segment opens with its size and the state it continues from.
+	w.buf = appendSegment(w.buf, w.segSize)
 	if w.hs != nil {
 		w.buf = appendHardState(w.buf, w.hs)
 	}
