@@ -256,11 +256,9 @@ func (r *raftActor) serveAt(st *logState) uint64 {
 // verify checks the log file before bbolt maps it: the meta pages and the
 // length here, the rest by Config.VerifyFile when there is one.
 func (r *raftActor) verify(path string) error {
-	if err := checkBoltFile(path); err != nil {
+	size, err := checkBoltFile(path)
+	if err != nil || size == 0 || r.cfg.VerifyFile == nil {
 		return err
-	}
-	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 || r.cfg.VerifyFile == nil {
-		return nil
 	}
 	return r.cfg.VerifyFile(path)
 }

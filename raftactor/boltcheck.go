@@ -41,44 +41,44 @@ type boltMeta struct {
 	txid               uint64
 }
 
-// checkBoltFile refuses a file bbolt would misread. A missing or empty file
-// is a fresh one (the caller knows whether it may be).
-func checkBoltFile(path string) error {
+// checkBoltFile refuses a file bbolt would misread, and returns its size. A
+// missing or empty file is a fresh one (the caller knows whether it may be).
+func checkBoltFile(path string) (size int64, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	size := fi.Size()
+	size = fi.Size()
 	if size == 0 {
-		return nil
+		return 0, nil
 	}
 	if size < minBoltFileSize {
-		return fmt.Errorf("%w: %s is truncated: %d bytes, shorter than its two meta pages", errCorruptLog, path, size)
+		return size, fmt.Errorf("%w: %s is truncated: %d bytes, shorter than its two meta pages", errCorruptLog, path, size)
 	}
 	m0, err := readBoltMeta(f, 0)
 	if err != nil {
-		return fmt.Errorf("%w: %s: meta page 0 is damaged (%v)", errCorruptLog, path, err)
+		return size, fmt.Errorf("%w: %s: meta page 0 is damaged (%v)", errCorruptLog, path, err)
 	}
 	m1, err := readBoltMeta(f, int64(m0.pageSize))
 	if err != nil {
-		return fmt.Errorf("%w: %s: meta page 1 is damaged (%v)", errCorruptLog, path, err)
+		return size, fmt.Errorf("%w: %s: meta page 1 is damaged (%v)", errCorruptLog, path, err)
 	}
 	newest := m0
 	if m1.txid > m0.txid {
 		newest = m1
 	}
 	if need := int64(newest.hw) * int64(newest.pageSize); size < need {
-		return fmt.Errorf("%w: %s is truncated: %d bytes, its newest transaction needs %d", errCorruptLog, path, size, need)
+		return size, fmt.Errorf("%w: %s is truncated: %d bytes, its newest transaction needs %d", errCorruptLog, path, size, need)
 	}
-	return nil
+	return size, nil
 }
 
 func readBoltMeta(f *os.File, at int64) (*boltMeta, error) {
@@ -121,7 +121,7 @@ func readBoltMeta(f *os.File, at int64) (*boltMeta, error) {
 // damaged file can crash it (a fault in the memory map, a panic in a
 // goroutine of bbolt's): run it in a process of its own.
 func VerifyBolt(path string) error {
-	if err := checkBoltFile(path); err != nil {
+	if _, err := checkBoltFile(path); err != nil {
 		return err
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})

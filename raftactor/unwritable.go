@@ -19,15 +19,16 @@ import (
 // with unwritableCause, which a client retries on (500, as for a lost
 // leader). The RawNode and the log file are let go, since a failed write may
 // have left raft's view and the file's apart, and every retryEvery the actor
-// tries to come back exactly as a restart would: reopen the file, read it,
-// build a new RawNode from it, replay what the tree already has.
+// tries to come back exactly as a restart would: reopen the files, read them,
+// build a new RawNode from them, replay what the tree already has.
 //
 // After a failed fsync the kernel may have dropped the pages it could not
 // write while still showing them from its cache, so nothing read back is
-// trusted as durable: the file is first copied whole into a new one (bbolt's
-// Compact), synced and renamed over the old, and whatever lies beyond the
-// last index known durable (r.durable) is cut, since nothing past it was
-// acknowledged or applied.
+// trusted as durable: the WAL is reset (zeros over whatever the failed write
+// may have left after the last synced batch, synced afresh), and raft.db is
+// copied whole into a new file (bbolt's Compact), synced and renamed over the
+// old. An entry found past the last index known durable (r.durable) after
+// that is damage, and stops the member.
 
 // unwritableCause is the error's cause for writes refused meanwhile.
 const unwritableCause = "etcdserver: the raft log cannot be written (is the disk full?): writes fail until it can; reads and watches go on"
@@ -119,7 +120,7 @@ func (r *raftActor) comeBack() error {
 	}
 	dir := filepath.Join(r.cfg.DataDir, "member")
 	path := filepath.Join(dir, "raft.db")
-	if err := checkBoltFile(path); err != nil {
+	if _, err := checkBoltFile(path); err != nil {
 		return damaged(err)
 	}
 	if err := rewrite(path); err != nil {
