@@ -23,11 +23,12 @@ type Propose struct {
 }
 
 // Read (httpfront → treeactor, or → raftactor when Quorum) asks for a get. The
-// tree appends the whole response body (an event with action "get", trailing
-// newline included) to Body, so the asker's buffer is reused, and renders ttl
-// at Now (the asker's clock). A quorum read goes first to the raft actor, which
-// confirms leadership with a ReadIndex and forwards the Read to the tree once
-// everything up to that index has been handed to the tree.
+// tree looks the key up and counts the get, and answers with the error or
+// with View, the tree as of its answer, from which the asker renders the body
+// (Render) on its own goroutine: a big listing never holds up the tree. A
+// quorum read goes first to the raft actor, which confirms leadership with a
+// ReadIndex and forwards the Read to the tree once everything up to that
+// index has been handed to the tree.
 type Read struct {
 	Path      string
 	Recursive bool
@@ -36,12 +37,30 @@ type Read struct {
 	Now       int64
 
 	// Answer.
-	Body      []byte
+	View      TreeView
 	Err       *Error
 	EtcdIndex uint64
 	RaftIndex uint64
 	RaftTerm  uint64
 	Done      chan *Read
+
+	// Body is the asker's buffer, kept across pooled uses; Render fills it.
+	Body []byte
+}
+
+// TreeView is the key space frozen at one moment, safe to read from any
+// goroutine.
+type TreeView interface {
+	// AppendGet appends the body of a get of a key the view holds (the "get"
+	// event, trailing newline included), with ttl seen at now.
+	AppendGet(b []byte, path string, recursive, sorted bool, now int64) []byte
+}
+
+// Render appends the answered Read's body to Body[:0]: the get event as of
+// View, with ttl at Now.
+func (r *Read) Render() []byte {
+	r.Body = r.View.AppendGet(r.Body[:0], r.Path, r.Recursive, r.Sorted, r.Now)
+	return r.Body
 }
 
 // Committed (raftactor → treeactor) carries committed entries in log order.

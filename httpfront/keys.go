@@ -55,7 +55,8 @@ func await[T any](done <-chan T, t *time.Timer) bool {
 	}
 }
 
-// read is a GET or HEAD: the tree renders the body into the Read's buffer.
+// read is a GET or HEAD: the tree finds the key and hands back its view,
+// from which this goroutine renders the body into the Read's buffer.
 func (s *Server) read(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 	r := getRead()
 	r.Path, r.Recursive, r.Sorted, r.Now = kr.cmd.Path, kr.cmd.Recursive, kr.sorted, kr.cmd.Now
@@ -72,15 +73,18 @@ func (s *Server) read(ctx *fasthttp.RequestCtx, rq *request, kr *keyRequest) {
 		s.timedOut(ctx, rq, "read", r.Path)
 		return
 	}
-	if r.Err != nil {
+	switch {
+	case r.Err != nil:
 		rq.out = writeKeyError(ctx, rq.out, r.Err)
-	} else {
+	case r.View == nil:
+		rq.out = writeKeyError(ctx, rq.out, actors.NewError(actors.EcodeRaftInternal, "read answered without a view", r.EtcdIndex))
+	default:
 		h := &ctx.Response.Header
 		ctx.SetContentType(appJSON)
 		setUint(h, hdrEtcdIndex, r.EtcdIndex)
 		setUint(h, hdrRaftIndex, r.RaftIndex)
 		setUint(h, hdrRaftTerm, r.RaftTerm)
-		ctx.SetBody(r.Body)
+		ctx.SetBody(r.Render())
 	}
 	putRead(r)
 }

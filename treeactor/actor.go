@@ -75,11 +75,16 @@ func (a *treeActor) Receive(ctx actor.Context) {
 	}
 }
 
+// read looks the key up and counts the get; the asker renders the body from
+// the view, so the tree goes on applying meanwhile.
 func (a *treeActor) read(r *actors.Read) {
-	if a.failed != nil {
+	switch {
+	case a.failed != nil:
 		r.Err = a.refusal()
-	} else {
-		r.Body, r.Err = a.store.AppendGet(r.Body[:0], r.Path, r.Recursive, r.Sorted, r.Now)
+	default:
+		if r.Err = a.store.Find(r.Path); r.Err == nil {
+			r.View = a.store.View()
+		}
 	}
 	r.EtcdIndex = a.store.Index()
 	r.RaftIndex, r.RaftTerm = a.applied, a.term
@@ -189,16 +194,24 @@ func (a *treeActor) maybeServe() {
 	}
 }
 
+// snapshot freezes the tree (which costs nothing) and serializes it on a
+// goroutine of its own, whose only output is the Snapshot it mails to the
+// raft actor: the tree goes on applying and answering meanwhile.
 func (a *treeActor) snapshot(ctx actor.Context) {
 	if a.failed != nil {
 		a.deps.Log.Warn().Err(a.failed).Msg("no snapshot of a stopped tree")
 		return
 	}
-	data := a.store.Snapshot()
-	a.deps.Log.Info().Uint64("raftIndex", a.applied).Int("bytes", len(data)).Msg("tree snapshot")
-	if raft := a.deps.PIDs.Raft; raft != nil {
-		ctx.Send(raft, &actors.Snapshot{Index: a.applied, Data: data})
+	raft := a.deps.PIDs.Raft
+	if raft == nil {
+		return
 	}
+	f, index, log, root := a.store.Freeze(), a.applied, a.deps.Log, ctx.ActorSystem().Root
+	go func() {
+		data := f.Bytes()
+		log.Info().Uint64("raftIndex", index).Int("bytes", len(data)).Msg("tree snapshot")
+		root.Send(raft, &actors.Snapshot{Index: index, Data: data})
+	}()
 }
 
 // stop records the first fatal error and asks the member to stop.

@@ -79,7 +79,14 @@ func (r *rig) read(t *testing.T, rd *actors.Read) *actors.Read {
 	t.Helper()
 	rd.Done = make(chan *actors.Read, 1)
 	r.sys.Root.Send(r.tree, rd)
-	return recv(t, rd.Done)
+	got := recv(t, rd.Done)
+	if (got.Err == nil) != (got.View != nil) {
+		t.Fatalf("read answered with error %v and view %v", got.Err, got.View)
+	}
+	if got.View != nil {
+		got.Render()
+	}
+	return got
 }
 
 func eventJSON(t *testing.T, ev *actors.Event, at int64) string {
@@ -156,7 +163,7 @@ func TestActorAppliesCommitted(t *testing.T) {
 		t.Fatalf("next deadline after the sweep %+v, want none", *d)
 	}
 
-	// Reads render into the asker's buffer, whatever it held before.
+	// The asker renders from the view into its buffer, whatever it held before.
 	rd := r.read(t, &actors.Read{Path: "/", Recursive: true, Sorted: true, Now: now, Body: []byte("stale stale stale stale stale stale stale stale stale")})
 	if rd.Err != nil || string(rd.Body) != `{"action":"get","node":{"dir":true,"nodes":[{"key":"/b","value":"2","modifiedIndex":3,"createdIndex":3}]}}`+"\n" ||
 		rd.EtcdIndex != 4 || rd.RaftIndex != 16 || rd.RaftTerm != 3 {

@@ -89,21 +89,21 @@ func FuzzStore(f *testing.F) {
 					t.Fatalf("expire: %d events for %d indices", len(evs), s.Index()-before)
 				}
 				for i, e := range evs {
-					if e.Index != before+uint64(i)+1 || e.Action != actors.ActionExpire || s.nodes[e.Node.Key] != nil {
+					if e.Index != before+uint64(i)+1 || e.Action != actors.ActionExpire || s.get(e.Node.Key) != nil {
 						t.Fatalf("expire event %+v", e)
 					}
 				}
-				if len(s.ttl) > 0 && s.ttl[0].expire <= clock {
+				if len(s.ttl) > 0 && s.ttl[0].at <= clock {
 					t.Fatalf("a due deadline survived the sweep")
 				}
 			default:
 				if s.Index() != before+1 || ev.Index != s.Index() || len(evs) != 1 || evs[0] != ev {
 					t.Fatalf("%+v: index %d -> %d, event %+v", c, before, s.Index(), ev)
 				}
-				n := s.nodes[ev.Node.Key]
+				n := s.get(ev.Node.Key)
 				switch ev.Action {
 				case actors.ActionDelete, actors.ActionCompareAndDelete:
-					if n != nil || strings.HasPrefix(ev.Node.Key, "/") && s.nodes[ev.Node.Key+"/x"] != nil {
+					if n != nil || strings.HasPrefix(ev.Node.Key, "/") && s.get(ev.Node.Key+"/x") != nil {
 						t.Fatalf("%s left %s", ev.Action, ev.Node.Key)
 					}
 				default:

@@ -1,33 +1,41 @@
 package treeactor
 
-// ttlHeap orders the nodes that have a deadline, earliest first and by path
-// among equal deadlines, so that every member expires them in the same order.
-// Each node remembers its position, so a node can leave the heap in O(log n)
-// when it is deleted or made permanent.
-type ttlHeap []*node
+// deadline is a node's entry in the ttl heap. It belongs to the store alone:
+// views never read it, so the heap may move it while they read the node.
+type deadline struct {
+	key string
+	at  int64
+	pos int32
+}
 
-func before(a, b *node) bool {
-	if a.expire != b.expire {
-		return a.expire < b.expire
+// ttlHeap orders the deadlines, earliest first and by path among equal ones,
+// so that every member expires them in the same order. Each entry remembers
+// its position, so a key can leave the heap in O(log n) when it is deleted
+// or made permanent.
+type ttlHeap []*deadline
+
+func before(a, b *deadline) bool {
+	if a.at != b.at {
+		return a.at < b.at
 	}
 	return a.key < b.key
 }
 
-func (h *ttlHeap) push(n *node) {
-	n.heap = int32(len(*h))
-	*h = append(*h, n)
-	h.up(int(n.heap))
+func (h *ttlHeap) push(d *deadline) {
+	d.pos = int32(len(*h))
+	*h = append(*h, d)
+	h.up(int(d.pos))
 }
 
-func (h *ttlHeap) remove(n *node) {
-	i := int(n.heap)
+func (h *ttlHeap) remove(d *deadline) {
+	i := int(d.pos)
 	last := len(*h) - 1
 	if i != last {
 		h.swap(i, last)
 	}
 	(*h)[last] = nil
 	*h = (*h)[:last]
-	n.heap = -1
+	d.pos = -1
 	if i != last {
 		if !h.down(i) {
 			h.up(i)
@@ -35,9 +43,9 @@ func (h *ttlHeap) remove(n *node) {
 	}
 }
 
-// fix restores the order after n's deadline changed.
-func (h *ttlHeap) fix(n *node) {
-	i := int(n.heap)
+// fix restores the order after d's time changed.
+func (h *ttlHeap) fix(d *deadline) {
+	i := int(d.pos)
 	if !h.down(i) {
 		h.up(i)
 	}
@@ -45,8 +53,8 @@ func (h *ttlHeap) fix(n *node) {
 
 // init orders a heap filled in any order (after a restore).
 func (h *ttlHeap) init() {
-	for i, n := range *h {
-		n.heap = int32(i)
+	for i, d := range *h {
+		d.pos = int32(i)
 	}
 	for i := len(*h)/2 - 1; i >= 0; i-- {
 		h.down(i)
@@ -55,8 +63,8 @@ func (h *ttlHeap) init() {
 
 func (h ttlHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heap = int32(i)
-	h[j].heap = int32(j)
+	h[i].pos = int32(i)
+	h[j].pos = int32(j)
 }
 
 func (h ttlHeap) up(i int) {

@@ -10,53 +10,71 @@ import (
 	"github.com/etcdv2/server/actors"
 )
 
-// checkInvariants verifies the store's internal bookkeeping: the index map
-// holds exactly the nodes reachable from the root, every slot and heap
-// position is right, the heap is ordered and holds exactly the nodes with a
-// deadline.
+// checkInvariants verifies the store's internal bookkeeping: the tree's
+// pages hold their keys in strictly rising order between their bounds, its
+// size is its node count, every node sits below a directory, and the ttl
+// heap is ordered and holds exactly the nodes with a deadline.
 func checkInvariants(t testing.TB, s *Store) {
 	t.Helper()
-	seen := 0
-	withDeadline := 0
-	var walk func(n *node)
-	walk = func(n *node) {
-		seen++
-		if s.nodes[n.key] != n {
-			t.Fatalf("%s is not indexed under its key", n.key)
+	var all []*node
+	var walk func(p *page, lo, hi string, top bool)
+	walk = func(p *page, lo, hi string, top bool) {
+		if p.width() == 0 || p.width() > fan {
+			t.Fatalf("page of width %d", p.width())
 		}
-		if n != s.root {
-			_, name := splitPath(n.key)
-			if n.hidden != (name[0] == '_') {
-				t.Fatalf("%s: hidden flag %v", n.key, n.hidden)
+		if p.leaf() {
+			for _, n := range p.ents {
+				if lo != "" && keyCmp(n.key, lo) < 0 || hi != "" && keyCmp(n.key, hi) >= 0 {
+					t.Fatalf("%s outside its page's bounds [%q, %q)", n.key, lo, hi)
+				}
+				all = append(all, n)
 			}
+			return
+		}
+		if len(p.low) != len(p.kids) {
+			t.Fatalf("branch with %d kids, %d bounds", len(p.kids), len(p.low))
+		}
+		for i, k := range p.kids {
+			klo, khi := p.low[i], hi
+			if i == 0 && top {
+				klo = lo
+			}
+			if i+1 < len(p.kids) {
+				khi = p.low[i+1]
+			}
+			walk(k, klo, khi, i == 0 && top)
+		}
+	}
+	if s.tree.root != nil {
+		walk(s.tree.root, "", "", true)
+	}
+	if len(all) != s.tree.size {
+		t.Fatalf("tree holds %d nodes, its size says %d", len(all), s.tree.size)
+	}
+	withDeadline := 0
+	for i, n := range all {
+		if i > 0 && keyCmp(all[i-1].key, n.key) >= 0 {
+			t.Fatalf("%s after %s", n.key, all[i-1].key)
+		}
+		dir, name := splitPath(n.key)
+		if up := s.get(dir); up == nil || !up.isDir() {
+			t.Fatalf("%s is not below a directory", n.key)
+		}
+		if n.hidden != (name[0] == '_') {
+			t.Fatalf("%s: hidden flag %v", n.key, n.hidden)
 		}
 		if n.expire != 0 {
 			withDeadline++
-			if n.heap < 0 || int(n.heap) >= len(s.ttl) || s.ttl[n.heap] != n {
-				t.Fatalf("%s: deadline but heap position %d", n.key, n.heap)
+			d := n.due
+			if d == nil || d.pos < 0 || int(d.pos) >= len(s.ttl) || s.ttl[d.pos] != d || d.key != n.key || d.at != n.expire {
+				t.Fatalf("%s: deadline %d but heap entry %+v", n.key, n.expire, d)
 			}
-		} else if n.heap != -1 {
-			t.Fatalf("%s: permanent but heap position %d", n.key, n.heap)
+		} else if n.due != nil {
+			t.Fatalf("%s: permanent but in the heap", n.key)
 		}
-		if !n.isDir() {
-			return
-		}
-		for i, k := range *n.kids {
-			if int(k.slot) != i {
-				t.Fatalf("%s: slot %d at %d", k.key, k.slot, i)
-			}
-			if d, _ := splitPath(k.key); d != n.key {
-				t.Fatalf("%s listed under %s", k.key, n.key)
-			}
-			walk(k)
-		}
-	}
-	walk(s.root)
-	if seen != len(s.nodes) {
-		t.Fatalf("index holds %d nodes, tree %d", len(s.nodes), seen)
 	}
 	if withDeadline != len(s.ttl) {
-		t.Fatalf("heap holds %d nodes, %d have deadlines", len(s.ttl), withDeadline)
+		t.Fatalf("heap holds %d entries, %d nodes have deadlines", len(s.ttl), withDeadline)
 	}
 	for i := 1; i < len(s.ttl); i++ {
 		if before(s.ttl[i], s.ttl[(i-1)/2]) {
@@ -65,40 +83,54 @@ func checkInvariants(t testing.TB, s *Store) {
 	}
 }
 
+// nodesOf lists every node of the store in the tree's order.
+func nodesOf(s *Store) []*node {
+	var all []*node
+	c := cursor{root: s.tree.root}
+	for c.seek(func(string) bool { return false }); c.valid(); c.next() {
+		all = append(all, c.node())
+	}
+	return all
+}
+
+// kidsOf lists n's children the slow, obvious way.
+func kidsOf(s *Store, n *node) []*node {
+	var kids []*node
+	for _, k := range nodesOf(s) {
+		if d, _ := splitPath(k.key); d == n.key {
+			kids = append(kids, k)
+		}
+	}
+	return kids
+}
+
 // dump renders every field of every node, hidden ones included, in the
 // tree's own order, plus the index and counters.
 func dump(s *Store) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "index=%d stats=%+v\n", s.index, s.stats)
-	var walk func(n *node, depth int)
-	walk = func(n *node, depth int) {
+	for _, n := range append([]*node{s.root}, nodesOf(s)...) {
 		fmt.Fprintf(&b, "%s%q dir=%v value=%q c=%d m=%d exp=%d\n",
-			strings.Repeat(" ", depth), n.key, n.isDir(), n.value, n.created, n.modified, n.expire)
-		if n.isDir() {
-			for _, k := range *n.kids {
-				walk(k, depth+1)
-			}
-		}
+			strings.Repeat(" ", strings.Count(n.key, "/")), n.key, n.isDir(), n.value, n.created, n.modified, n.expire)
 	}
-	walk(s.root, 0)
 	return b.String()
 }
 
 // externTree copies a node as actors.Node the slow, obvious way, so the
-// tree's direct renderer can be compared with actors.Node.AppendJSON.
-func externTree(n *node, list, recursive, sorted bool) *actors.Node {
+// tree's direct renderer can be compared with actors.Node.AppendJSON. The
+// children come sorted by key, which is the order the tree renders in
+// whether or not a listing asked for it.
+func externTree(s *Store, n *node, list, recursive bool) *actors.Node {
 	e := n.extern()
 	if !list || !n.isDir() {
 		return e
 	}
-	for _, k := range *n.kids {
+	for _, k := range kidsOf(s, n) {
 		if !k.hidden {
-			e.Nodes = append(e.Nodes, externTree(k, recursive, recursive, sorted))
+			e.Nodes = append(e.Nodes, externTree(s, k, recursive, recursive))
 		}
 	}
-	if sorted {
-		slices.SortFunc(e.Nodes, func(a, b *actors.Node) int { return strings.Compare(a.Key, b.Key) })
-	}
+	slices.SortFunc(e.Nodes, func(a, b *actors.Node) int { return strings.Compare(a.Key, b.Key) })
 	return e
 }
 
@@ -116,7 +148,7 @@ func checkRender(t testing.TB, s *Store, p string, recursive, sorted bool, at in
 	if err != nil {
 		return
 	}
-	ev := &actors.Event{Action: actors.ActionGet, Node: externTree(n, true, recursive, sorted)}
+	ev := &actors.Event{Action: actors.ActionGet, Node: externTree(s, n, true, recursive)}
 	if want := ev.AppendJSON(nil, at, false); string(got) != string(want) {
 		t.Fatalf("get %s recursive=%v sorted=%v:\n got %s\nwant %s", p, recursive, sorted, got, want)
 	}

@@ -2,19 +2,19 @@ package treeactor
 
 import "github.com/etcdv2/server/actors"
 
-// node is one key of the tree. It is kept small (80 bytes) because a large
-// store holds millions of them: the full path doubles as the index map's key,
-// a directory is a node with a non-nil kids, and the parent is found through
-// the index map when a node is unlinked (rare) rather than stored in each node.
+// node is one key of the tree. Once in the tree it never changes (a write
+// puts a changed copy in its place), so a view may hand it to any goroutine.
+// It is kept small because a large store holds millions: the full path is
+// the tree's key, and a directory is just a flag, its children being the
+// keys that follow it in the tree's order.
 type node struct {
 	key      string
 	value    string
-	kids     *[]*node // nil for a file
 	created  uint64
 	modified uint64
-	expire   int64 // unix nanoseconds; 0: permanent
-	slot     int32 // position in the parent's kids
-	heap     int32 // position in the ttl heap; -1 when permanent
+	expire   int64     // unix nanoseconds; 0: permanent
+	due      *deadline // its place in the store's ttl heap while expire != 0
+	dir      bool
 	hidden   bool
 	// plainKey and plainValue say the string needs no JSON escaping, worked
 	// out once per write so that reads (far more frequent) copy it as is.
@@ -22,7 +22,13 @@ type node struct {
 	plainValue bool
 }
 
-func (n *node) isDir() bool { return n.kids != nil }
+func (n *node) isDir() bool { return n.dir }
+
+// clone is the copy a write changes.
+func (n *node) clone() *node {
+	c := *n
+	return &c
+}
 
 func (n *node) setValue(v string) {
 	n.value = v

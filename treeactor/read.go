@@ -1,34 +1,74 @@
 package treeactor
 
-import (
-	"slices"
-	"strings"
+import "github.com/etcdv2/server/actors"
 
-	"github.com/etcdv2/server/actors"
-)
+// View is the key space frozen at one moment: nothing in it changes, so any
+// goroutine may render from it while the tree actor applies the next writes.
+// It implements actors.TreeView.
+type View struct {
+	pages *page
+	root  *node
+}
 
-// AppendGet appends the body of a get (the "get" event, trailing newline
-// included) rendered straight from the tree, with ttl seen at now. A
-// directory lists its visible children, expanded further only when
-// recursive; sorted orders them by key, otherwise they come in the tree's own
-// order. It counts the get in the store's counters.
-func (s *Store) AppendGet(b []byte, p string, recursive, sorted bool, now int64) ([]byte, *actors.Error) {
-	n, err := s.lookup(actors.CleanKey(p))
-	if err != nil {
+func (v *View) get(p string) *node {
+	if p == "/" {
+		return v.root
+	}
+	t := ptree{root: v.pages}
+	return t.get(p)
+}
+
+// Find looks up the key of a get and counts the get, as etcd counts it; the
+// body is rendered from a View, by whoever asked.
+func (s *Store) Find(p string) *actors.Error {
+	if _, err := s.lookup(actors.CleanKey(p)); err != nil {
 		s.stats.GetFail++
-		return b, err
+		return err
 	}
 	s.stats.GetSuccess++
+	return nil
+}
+
+// AppendGet appends the body of a get (the "get" event, trailing newline
+// included), with ttl seen at now, and counts it.
+func (s *Store) AppendGet(b []byte, p string, recursive, sorted bool, now int64) ([]byte, *actors.Error) {
+	if err := s.Find(p); err != nil {
+		return b, err
+	}
+	return s.View().AppendGet(b, p, recursive, sorted, now), nil
+}
+
+// AppendGet appends the body of a get of a key the view holds. A directory
+// lists its visible children, expanded further only when recursive. Children
+// always come in key order: what sorted asks for, and as good as any order
+// for a listing that did not ask (etcd's is random).
+func (v *View) AppendGet(b []byte, p string, recursive, _ bool, now int64) []byte {
+	n := v.get(actors.CleanKey(p))
+	if n == nil {
+		// The tree found it in this very view; a miss is a bug, answered
+		// rather than panicked on.
+		return append(b, `{"action":"get"}`+"\n"...)
+	}
 	b = append(b, `{"action":"get","node":`...)
-	b = s.appendNode(b, n, now, true, recursive, sorted)
-	return append(b, "}\n"...), nil
+	c := cursor{root: v.pages}
+	if n.isDir() {
+		if n == v.root {
+			c.seek(func(string) bool { return false })
+		} else {
+			c.seekAfter(n.key)
+		}
+	}
+	b = v.appendNode(b, &c, n, now, true, recursive)
+	return append(b, "}\n"...)
 }
 
 // appendNode renders n exactly as actors.Node.AppendJSON renders its copy;
-// list says whether a directory shows its children.
-func (s *Store) appendNode(b []byte, n *node, now int64, list, recursive, sorted bool) []byte {
+// list says whether a directory shows its children. A listing takes them
+// from the cursor, which stands on n's first child and is left after n's
+// subtree.
+func (v *View) appendNode(b []byte, c *cursor, n *node, now int64, list, recursive bool) []byte {
 	b = append(b, '{')
-	root := n == s.root
+	root := n == v.root
 	if !root {
 		b = append(b, `"key":`...)
 		b = appendJSONString(b, n.key, n.plainKey)
@@ -52,11 +92,7 @@ func (s *Store) appendNode(b []byte, n *node, now int64, list, recursive, sorted
 		}
 	}
 	if list && n.isDir() {
-		if sorted {
-			b = s.appendSorted(b, *n.kids, now, recursive)
-		} else {
-			b = s.appendKids(b, *n.kids, now, recursive)
-		}
+		b = v.appendKids(b, c, n.key, now, recursive)
 	}
 	if root {
 		b[len(b)-1] = '}'
@@ -69,12 +105,19 @@ func (s *Store) appendNode(b []byte, n *node, now int64, list, recursive, sorted
 	return append(b, '}')
 }
 
-// appendKids renders the visible children as a "nodes" member (none when
-// there are none), each followed by a comma.
-func (s *Store) appendKids(b []byte, kids []*node, now int64, recursive bool) []byte {
+// appendKids renders dir's visible children, from the cursor on, as a
+// "nodes" member (none when there are none), followed by a comma. A child
+// not expanded (hidden, or a directory of a listing that is not recursive)
+// has its subtree skipped in one seek.
+func (v *View) appendKids(b []byte, c *cursor, dir string, now int64, recursive bool) []byte {
 	first := true
-	for _, k := range kids {
+	for c.valid() {
+		k := c.node()
+		if !below(k.key, dir) {
+			break
+		}
 		if k.hidden {
+			c.skip(k)
 			continue
 		}
 		if first {
@@ -83,40 +126,16 @@ func (s *Store) appendKids(b []byte, kids []*node, now int64, recursive bool) []
 		} else {
 			b = append(b, ',')
 		}
-		b = s.appendNode(b, k, now, recursive, recursive, false)
+		if k.isDir() && recursive {
+			c.next()
+		}
+		b = v.appendNode(b, c, k, now, recursive, recursive)
+		if !k.isDir() || !recursive {
+			c.skip(k)
+		}
 	}
 	if !first {
 		b = append(b, "],"...)
 	}
 	return b
-}
-
-// appendSorted is appendKids in key order. The children are sorted on the
-// store's scratch stack, so nested listings reuse one slice; it is indexed
-// afresh after each child because a nested listing may grow it.
-func (s *Store) appendSorted(b []byte, kids []*node, now int64, recursive bool) []byte {
-	start := len(s.scratch)
-	for _, k := range kids {
-		if !k.hidden {
-			s.scratch = append(s.scratch, k)
-		}
-	}
-	end := len(s.scratch)
-	if start == end {
-		return b
-	}
-	slices.SortFunc(s.scratch[start:end], func(x, y *node) int { return strings.Compare(x.key, y.key) })
-	b = append(b, `"nodes":[`...)
-	for i := start; i < end; i++ {
-		if i > start {
-			b = append(b, ',')
-		}
-		b = s.appendNode(b, s.scratch[i], now, recursive, recursive, true)
-	}
-	clear(s.scratch[start:end])
-	s.scratch = s.scratch[:start]
-	if start == 0 && cap(s.scratch) > 1<<16 {
-		s.scratch = nil // do not keep a huge listing's stack alive
-	}
-	return append(b, "],"...)
 }

@@ -4,32 +4,35 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"slices"
 	"strings"
 
 	"github.com/etcdv2/server/actors"
 )
 
-// The snapshot format, version 2:
+// The snapshot format, version 3:
 //
 //	"v2tree" version(1 byte)
 //	uvarint etcd index, uvarint × 15 counters (StoreStats order, no watchers)
 //	uvarint number of nodes below the root
-//	the root's children, each in pre-order:
-//	    name (uvarint length + bytes), flags (bit 0: directory),
-//	    uvarint created, uvarint modified, varint expiration,
-//	    then a directory's uvarint child count and children, or a file's value
+//	each node in the tree's key order (a directory before its subtree,
+//	siblings by name):
+//	    uvarint depth (1 below the root), name (uvarint length + bytes),
+//	    flags (bit 0: directory), uvarint created, uvarint modified,
+//	    varint expiration, then a file's value
 //	uvarint number of recent events, each as actors.Event.AppendBinary
 //	    writes it, oldest first, the newest at the etcd index
 //	crc32c of everything before it, 4 bytes little-endian
 //
-// Version 1 is the same without the events.
+// Versions 1 and 2 (still read) store each directory's children after a
+// count, in the order the old tree kept them; version 1 has no events.
 //
 // Names are relative to the parent, so paths are stored once per component;
-// children keep the tree's order, so a restored tree snapshots to the same
-// bytes.
+// the order is the tree's, so the same tree always gives the same bytes and
+// a restore builds the tree's pages bottom up without a search.
 const (
 	snapMagic   = "v2tree"
-	snapVersion = 2
+	snapVersion = 3
 	flagIsDir   = 1
 )
 
@@ -38,8 +41,7 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // ErrCorruptSnapshot is returned by Restore for data it cannot trust.
 var ErrCorruptSnapshot = errors.New("treeactor: corrupt snapshot")
 
-func (s *Store) counters() []*uint64 {
-	st := &s.stats
+func counters(st *actors.StoreStats) []*uint64 {
 	return []*uint64{
 		&st.GetSuccess, &st.GetFail, &st.SetSuccess, &st.SetFail,
 		&st.DeleteSuccess, &st.DeleteFail, &st.UpdateSuccess, &st.UpdateFail,
@@ -50,28 +52,43 @@ func (s *Store) counters() []*uint64 {
 	}
 }
 
+// Frozen is the store's whole state at one index, taken in O(1) by the actor
+// and serialized by whoever holds it, on any goroutine.
+type Frozen struct {
+	view   *View
+	index  uint64
+	stats  actors.StoreStats
+	count  int
+	events []*actors.Event
+}
+
+// Freeze takes the store's state as it is now.
+func (s *Store) Freeze() *Frozen {
+	return &Frozen{view: s.View(), index: s.index, stats: s.stats, count: s.tree.size, events: s.recent.all()}
+}
+
 // Snapshot serializes the whole store.
-func (s *Store) Snapshot() []byte {
-	b := make([]byte, 0, max(64+48*len(s.nodes), s.snapSize+s.snapSize/8))
+func (s *Store) Snapshot() []byte { return s.Freeze().Bytes() }
+
+// Bytes serializes the frozen state.
+func (f *Frozen) Bytes() []byte {
+	b := make([]byte, 0, 64+48*f.count)
 	b = append(b, snapMagic...)
 	b = append(b, snapVersion)
-	b = binary.AppendUvarint(b, s.index)
-	for _, c := range s.counters() {
+	b = binary.AppendUvarint(b, f.index)
+	for _, c := range counters(&f.stats) {
 		b = binary.AppendUvarint(b, *c)
 	}
-	b = binary.AppendUvarint(b, uint64(s.Len()))
-	b = binary.AppendUvarint(b, uint64(len(*s.root.kids)))
-	for _, k := range *s.root.kids {
-		b = appendSnapNode(b, k)
+	b = binary.AppendUvarint(b, uint64(f.count))
+	c := cursor{root: f.view.pages}
+	for c.seek(func(string) bool { return false }); c.valid(); c.next() {
+		b = appendSnapNode(b, c.node())
 	}
-	evs := s.recent.all()
-	b = binary.AppendUvarint(b, uint64(len(evs)))
-	for _, e := range evs {
+	b = binary.AppendUvarint(b, uint64(len(f.events)))
+	for _, e := range f.events {
 		b = e.AppendBinary(b)
 	}
-	b = appendCRC(b)
-	s.snapSize = len(b)
-	return b
+	return appendCRC(b)
 }
 
 func appendCRC(b []byte) []byte {
@@ -80,6 +97,7 @@ func appendCRC(b []byte) []byte {
 
 func appendSnapNode(b []byte, n *node) []byte {
 	_, name := splitPath(n.key)
+	b = binary.AppendUvarint(b, uint64(strings.Count(n.key, "/")))
 	b = binary.AppendUvarint(b, uint64(len(name)))
 	b = append(b, name...)
 	var flags byte
@@ -92,11 +110,7 @@ func appendSnapNode(b []byte, n *node) []byte {
 	b = binary.AppendVarint(b, n.expire)
 	if !n.isDir() {
 		b = binary.AppendUvarint(b, uint64(len(n.value)))
-		return append(b, n.value...)
-	}
-	b = binary.AppendUvarint(b, uint64(len(*n.kids)))
-	for _, k := range *n.kids {
-		b = appendSnapNode(b, k)
+		b = append(b, n.value...)
 	}
 	return b
 }
@@ -115,65 +129,27 @@ func RestoreStore(data []byte) (*Store, error) {
 		return nil, ErrCorruptSnapshot
 	}
 	version := body[len(snapMagic)]
-	if version != 1 && version != snapVersion {
+	if version < 1 || version > snapVersion {
 		return nil, ErrCorruptSnapshot
 	}
 	r := actors.NewReader(body[len(snapMagic)+1:])
-	s := &Store{index: r.Uvarint()}
-	for _, c := range s.counters() {
+	s := NewStore()
+	s.index = r.Uvarint()
+	for _, c := range counters(&s.stats) {
 		*c = r.Uvarint()
 	}
 	total := r.Uvarint()
 	if r.Bad() || total > uint64(r.Rest()) { // every node takes several bytes
 		return nil, ErrCorruptSnapshot
 	}
-	s.nodes = make(map[string]*node, total+1)
-	s.root = &node{key: "/", kids: new([]*node), heap: -1, plainKey: true}
-	s.nodes["/"] = s.root
-
-	// An explicit stack instead of recursion: depth is bounded by the data.
-	type frame struct {
-		dir  *node
-		left uint64
+	nodes := make([]*node, 0, total)
+	var ok bool
+	if version >= 3 {
+		nodes, ok = readOrdered(&r, nodes, total)
+	} else {
+		nodes, ok = readNested(&r, nodes, total)
 	}
-	stack := []frame{{dir: s.root, left: r.Uvarint()}}
-	for len(stack) > 0 && !r.Bad() {
-		top := &stack[len(stack)-1]
-		if top.left == 0 {
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		top.left--
-		dir := top.dir
-		name := r.String()
-		flags := r.Byte()
-		created, modified, expire := r.Uvarint(), r.Uvarint(), r.Varint()
-		if r.Bad() || !validName(name) || flags&^flagIsDir != 0 || expire < 0 {
-			return nil, ErrCorruptSnapshot
-		}
-		p := childPath(dir.key, name)
-		if s.nodes[p] != nil || uint64(len(s.nodes)) > total {
-			return nil, ErrCorruptSnapshot
-		}
-		n := s.link(dir, p, created)
-		n.modified = modified
-		if expire != 0 {
-			n.expire = expire
-			s.ttl = append(s.ttl, n)
-		}
-		if flags&flagIsDir != 0 {
-			count := r.Uvarint()
-			if count > uint64(r.Rest()) {
-				return nil, ErrCorruptSnapshot
-			}
-			kids := make([]*node, 0, count)
-			n.kids = &kids
-			stack = append(stack, frame{dir: n, left: count})
-		} else {
-			n.setValue(r.String())
-		}
-	}
-	if r.Bad() || len(stack) != 0 || uint64(s.Len()) != total {
+	if !ok || r.Bad() || uint64(len(nodes)) != total {
 		return nil, ErrCorruptSnapshot
 	}
 	if version >= 2 && !s.readRecent(&r) {
@@ -182,8 +158,106 @@ func RestoreStore(data []byte) (*Store, error) {
 	if r.Rest() != 0 {
 		return nil, ErrCorruptSnapshot
 	}
+	s.tree.root, s.tree.size = build(nodes, s.tree.gen), len(nodes)
+	for _, n := range nodes {
+		if n.expire != 0 {
+			n.due = &deadline{key: n.key, at: n.expire}
+			s.ttl = append(s.ttl, n.due)
+		}
+	}
 	s.ttl.init()
 	return s, nil
+}
+
+// readNode reads the fields after a node's name; a file's value too.
+func readNode(r *actors.Reader, p string) *node {
+	flags := r.Byte()
+	created, modified, expire := r.Uvarint(), r.Uvarint(), r.Varint()
+	if r.Bad() || flags&^flagIsDir != 0 || expire < 0 {
+		return nil
+	}
+	n := newNode(p, created)
+	n.modified, n.expire = modified, expire
+	if flags&flagIsDir != 0 {
+		n.dir = true
+	} else {
+		n.setValue(r.String())
+	}
+	return n
+}
+
+// readOrdered reads version 3's nodes, which must come in the tree's order:
+// each below a directory read before it, siblings by strictly rising name.
+func readOrdered(r *actors.Reader, nodes []*node, total uint64) ([]*node, bool) {
+	type level struct{ dir, last string }
+	stack := []level{{dir: "/"}}
+	for range total {
+		depth := r.Uvarint()
+		name := r.String()
+		if r.Bad() || depth == 0 || depth > uint64(len(stack)) || !validName(name) {
+			return nil, false
+		}
+		stack = stack[:depth]
+		up := &stack[depth-1]
+		if up.last != "" && name <= up.last {
+			return nil, false
+		}
+		up.last = name
+		n := readNode(r, childPath(up.dir, name))
+		if n == nil {
+			return nil, false
+		}
+		nodes = append(nodes, n)
+		if n.dir {
+			stack = append(stack, level{dir: n.key})
+		}
+	}
+	return nodes, true
+}
+
+// readNested reads versions 1 and 2: each directory's child count, then its
+// children, in no particular order; they are sorted into the tree's order.
+func readNested(r *actors.Reader, nodes []*node, total uint64) ([]*node, bool) {
+	// An explicit stack instead of recursion: depth is bounded by the data.
+	type frame struct {
+		dir  string
+		left uint64
+	}
+	stack := []frame{{dir: "/", left: r.Uvarint()}}
+	for len(stack) > 0 && !r.Bad() {
+		top := &stack[len(stack)-1]
+		if top.left == 0 {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		top.left--
+		name := r.String()
+		if r.Bad() || !validName(name) || uint64(len(nodes)) >= total {
+			return nil, false
+		}
+		n := readNode(r, childPath(top.dir, name))
+		if n == nil {
+			return nil, false
+		}
+		nodes = append(nodes, n)
+		if n.dir {
+			count := r.Uvarint()
+			if count > uint64(r.Rest()) {
+				return nil, false
+			}
+			stack = append(stack, frame{dir: n.key, left: count})
+		}
+	}
+	if r.Bad() || len(stack) != 0 {
+		return nil, false
+	}
+	slices.SortFunc(nodes, func(a, b *node) int { return keyCmp(a.key, b.key) })
+	for i := 1; i < len(nodes); i++ {
+		if nodes[i].key == nodes[i-1].key {
+			return nil, false
+		}
+	}
+	return nodes, true
 }
 
 // readRecent reads the snapshot's recent events: consecutive indexes, the

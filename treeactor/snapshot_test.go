@@ -3,6 +3,8 @@ package treeactor
 import (
 	"bytes"
 	"reflect"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -205,14 +207,94 @@ func TestSnapshotStructuralChecks(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if s, err := RestoreStore(withCRC(v1)); err != nil || s.Index() != 5 || s.nodes["/a"].value != "v" || len(s.RecentEvents()) != 0 {
+	if s, err := RestoreStore(withCRC(v1)); err != nil || s.Index() != 5 || s.get("/a").value != "v" || len(s.RecentEvents()) != 0 {
 		t.Fatalf("well-formed version 1 snapshot: %v", err)
 	}
 	s, err := RestoreStore(withCRC(v2(event(4), event(5))))
-	if err != nil || s.Index() != 5 || s.nodes["/a"].value != "v" {
+	if err != nil || s.Index() != 5 || s.get("/a").value != "v" {
 		t.Fatalf("well-formed version 2 snapshot: %v", err)
 	}
 	if evs := s.RecentEvents(); len(evs) != 2 || evs[0].Index != 4 || evs[1].Index != 5 {
 		t.Fatalf("recent events %+v", evs)
+	}
+}
+
+func TestSnapshotOrderChecks(t *testing.T) {
+	head := append(append([]byte(snapMagic), 3, 5), make([]byte, 15)...)
+	node := func(b []byte, depth byte, name string, isDir bool) []byte {
+		b = append(b, depth, byte(len(name)))
+		b = append(b, name...)
+		if isDir {
+			return append(b, 1, 1, 1, 0)
+		}
+		return append(b, 0, 1, 1, 0, 1, 'v')
+	}
+	body := func(count byte, f func(b []byte) []byte) []byte {
+		return append(f(append(bytes.Clone(head), count)), 0)
+	}
+	cases := map[string][]byte{
+		"siblings out of order": body(2, func(b []byte) []byte { return node(node(b, 1, "b", false), 1, "a", false) }),
+		"siblings repeated":     body(2, func(b []byte) []byte { return node(node(b, 1, "a", false), 1, "a", false) }),
+		"below a file":          body(2, func(b []byte) []byte { return node(node(b, 1, "a", false), 2, "b", false) }),
+		"depth skipped":         body(2, func(b []byte) []byte { return node(node(b, 1, "a", true), 3, "b", false) }),
+		"depth zero":            body(1, func(b []byte) []byte { return node(b, 0, "a", false) }),
+		"back to an earlier name": body(3, func(b []byte) []byte {
+			return node(node(node(b, 1, "b", true), 2, "x", false), 1, "a", false)
+		}),
+	}
+	for name, b := range cases {
+		if _, err := RestoreStore(withCRC(b)); err != ErrCorruptSnapshot {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	ok := body(4, func(b []byte) []byte {
+		return node(node(node(node(b, 1, "a", true), 2, "x", false), 2, "y", true), 1, "b", false)
+	})
+	s, err := RestoreStore(withCRC(ok))
+	if err != nil || s.Len() != 4 || s.get("/a/y") == nil || !s.get("/a/y").isDir() || s.get("/b").value != "v" {
+		t.Fatalf("well-formed version 3 snapshot: %v", err)
+	}
+	checkInvariants(t, s)
+}
+
+// A frozen state serializes to exactly the tree at its index, however much
+// the store changed after it was taken: the same keys rewritten, whole
+// directories deleted, new ones made, deadlines expired.
+func TestFrozenIsTheStateAtItsIndex(t *testing.T) {
+	s, ref := NewStore(), NewStore()
+	s.KeepEvents(50)
+	ref.KeepEvents(50)
+	for i := range 3000 {
+		c := set("/d"+strconv.Itoa(i%13)+"/k"+strconv.Itoa(i), strconv.Itoa(i))
+		if i%5 == 0 {
+			c = ttl(c, time.Duration(i%40)*time.Second)
+		}
+		mustApply(t, s, c)
+		mustApply(t, ref, c)
+	}
+	f := s.Freeze()
+	view := s.View()
+	wantBody := ref.View().AppendGet(nil, "/", true, true, now)
+	for i := range 3000 {
+		switch i % 3 {
+		case 0:
+			mustApply(t, s, set("/d"+strconv.Itoa(i%13)+"/k"+strconv.Itoa(i), "new"))
+		case 1:
+			mustApply(t, s, set("/e"+strconv.Itoa(i%7)+"/k"+strconv.Itoa(i), "new"))
+		default:
+			s.Apply(with(del("/d"+strconv.Itoa(i%13)), func(c *actors.Command) { c.Recursive = true }))
+		}
+	}
+	s.Expire(in(time.Hour))
+	got, err := RestoreStore(f.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, got)
+	if dump(got) != dump(ref) || !slices.Equal(got.Snapshot(), ref.Snapshot()) {
+		t.Fatalf("the frozen state is not the tree at its index")
+	}
+	if body := view.AppendGet(nil, "/", true, true, now); !bytes.Equal(body, wantBody) {
+		t.Fatalf("the view changed after it was taken")
 	}
 }

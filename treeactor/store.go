@@ -1,41 +1,41 @@
 package treeactor
 
-import "github.com/etcdv2/server/actors"
+import (
+	"slices"
+
+	"github.com/etcdv2/server/actors"
+)
 
 // Store is the v2 key space with its etcd index and counters. It is not safe
-// for concurrent use: the actor owns it.
+// for concurrent use: the actor owns it. What it hands out (views, frozen
+// snapshots) is.
 type Store struct {
-	root  *node
-	nodes map[string]*node // every node, the root included, by full path
+	tree  ptree
+	root  *node // the root directory, never in the tree
 	ttl   ttlHeap
 	index uint64
 	stats actors.StoreStats
-	// snapSize is the last snapshot's length: the next one is sized from it,
-	// so a big tree is written into one allocation instead of doubling into it.
-	snapSize int
+	// view is the view last handed out while nothing has changed since;
+	// nil after a write, so the next reader freezes a new one.
+	view *View
 
 	// With journal set (the actor sets it) every change also lands in
 	// events, which the actor drains after each batch.
 	journal bool
 	events  []*actors.Event
 	recent  recent // the last events, for the snapshot
-
-	scratch []*node // sorted listings stack their children here
 }
 
 // NewStore makes an empty tree at etcd index 0.
 func NewStore() *Store {
-	s := &Store{nodes: make(map[string]*node)}
-	s.root = &node{key: "/", kids: new([]*node), heap: -1, plainKey: true}
-	s.nodes["/"] = s.root
-	return s
+	return &Store{root: &node{key: "/", dir: true, plainKey: true}}
 }
 
 // Index is the current etcd index.
 func (s *Store) Index() uint64 { return s.index }
 
 // Len is the number of keys (files and directories) below the root.
-func (s *Store) Len() int { return len(s.nodes) - 1 }
+func (s *Store) Len() int { return s.tree.size }
 
 // Stats are the /v2/stats/store counters (Watchers is the hub's, left 0).
 func (s *Store) Stats() actors.StoreStats { return s.stats }
@@ -58,7 +58,17 @@ func (s *Store) NextDeadline() int64 {
 	if len(s.ttl) == 0 {
 		return 0
 	}
-	return s.ttl[0].expire
+	return s.ttl[0].at
+}
+
+// View is the tree as it is now, for reading from any goroutine while the
+// store goes on changing. Views taken with no write in between are the same.
+func (s *Store) View() *View {
+	if s.view == nil {
+		s.tree.gen++ // freezes every page the view can reach
+		s.view = &View{pages: s.tree.root, root: s.root}
+	}
+	return s.view
 }
 
 func (s *Store) emit(ev *actors.Event) {
@@ -72,10 +82,47 @@ func (s *Store) fail(code int, cause string) *actors.Error {
 	return actors.NewError(code, cause, s.index)
 }
 
+func (s *Store) get(p string) *node {
+	if p == "/" {
+		return s.root
+	}
+	return s.tree.get(p)
+}
+
+// put places n in the tree, over the node at its key if there is one, and
+// keeps the ttl heap in step with its deadline. old is what was there.
+func (s *Store) put(n, old *node) {
+	s.view = nil
+	if old != nil && old.due != nil {
+		n.due = old.due
+	}
+	switch d := n.due; {
+	case d == nil && n.expire != 0:
+		n.due = &deadline{key: n.key, at: n.expire}
+		s.ttl.push(n.due)
+	case d != nil && n.expire == 0:
+		s.ttl.remove(d)
+		n.due = nil
+	case d != nil && d.at != n.expire:
+		d.at = n.expire
+		s.ttl.fix(d)
+	}
+	s.tree.put(n)
+}
+
+// cut takes the node at n's key out of the tree and the ttl heap.
+func (s *Store) cut(n *node) {
+	s.view = nil
+	if n.due != nil {
+		s.ttl.remove(n.due)
+	}
+	s.tree.del(n.key)
+}
+
 // lookup finds the node at a clean path, or etcd's error for the walk that
 // fails.
 func (s *Store) lookup(p string) (*node, *actors.Error) {
-	if n := s.nodes[p]; n != nil {
+	if n := s.get(p); n != nil {
 		return n, nil
 	}
 	return nil, s.walkError(p)
@@ -96,7 +143,7 @@ func (s *Store) walkError(p string) *actors.Error {
 func (s *Store) blocked(p string) (file *node, missing string) {
 	for i := 1; i < len(p); {
 		end := componentEnd(p, i)
-		n := s.nodes[p[:end]]
+		n := s.tree.get(p[:end])
 		if n == nil {
 			return nil, p[:end]
 		}
@@ -121,113 +168,69 @@ func componentEnd(p string, i int) int {
 // (permanent, stamped with the coming index) on the way, as etcd's create and
 // set do. A file on the way is 104 at that file.
 func (s *Store) ensureDir(p string) (*node, *actors.Error) {
-	if n := s.nodes[p]; n != nil {
+	if n := s.get(p); n != nil {
 		if n.isDir() {
 			return n, nil
 		}
 		return nil, s.fail(actors.EcodeNotDir, n.key)
 	}
-	cur := s.root
+	var cur *node
 	for i := 1; i < len(p); {
 		end := componentEnd(p, i)
-		n := s.nodes[p[:end]]
-		if n == nil {
-			n = s.link(cur, p[:end], s.index+1)
-			n.kids = new([]*node)
-		} else if !n.isDir() {
-			return nil, s.fail(actors.EcodeNotDir, n.key)
+		cur = s.tree.get(p[:end])
+		if cur == nil {
+			cur = newNode(p[:end], s.index+1)
+			cur.dir = true
+			s.put(cur, nil)
+		} else if !cur.isDir() {
+			return nil, s.fail(actors.EcodeNotDir, cur.key)
 		}
-		cur = n
 		i = end + 1
 	}
 	return cur, nil
 }
 
-// link adds a new permanent file node under dir; the caller turns it into a
-// directory or gives it a value and deadline.
-func (s *Store) link(dir *node, p string, index uint64) *node {
+// newNode is a new permanent file at a clean path; the caller turns it into
+// a directory or gives it a value and deadline before putting it.
+func newNode(p string, index uint64) *node {
 	_, name := splitPath(p)
-	n := &node{
+	return &node{
 		key:      p,
 		created:  index,
 		modified: index,
-		heap:     -1,
 		hidden:   name[0] == '_',
 		plainKey: plainJSON(p),
 	}
-	kids := dir.kids
-	n.slot = int32(len(*kids))
-	*kids = append(*kids, n)
-	s.nodes[p] = n
-	return n
 }
 
-// unlink takes n out of its parent's children (swap with the last one).
-func (s *Store) unlink(n *node) {
-	dirPath, _ := splitPath(n.key)
-	dir := s.nodes[dirPath]
-	if dir == nil || !dir.isDir() {
-		return
+// hasChildren reports whether anything is below the directory n.
+func (s *Store) hasChildren(n *node) bool {
+	if n == s.root {
+		return s.tree.size > 0
 	}
-	kids := *dir.kids
-	i, last := int(n.slot), len(kids)-1
-	if i > last || kids[i] != n {
-		return
-	}
-	if i != last {
-		kids[i] = kids[last]
-		kids[i].slot = int32(i)
-	}
-	kids[last] = nil
-	*dir.kids = kids[:last]
-	if len(*dir.kids) == 0 && cap(*dir.kids) > 16 {
-		*dir.kids = nil
-	}
+	c := cursor{root: s.tree.root}
+	c.seekAfter(n.key)
+	return c.valid() && below(c.node().key, n.key)
 }
 
-// drop removes n and everything below it from the index and the ttl heap.
-// With removed non-nil
-// it collects every path, descendants first and n last.
-func (s *Store) drop(n *node, removed *[]string) {
-	if n.isDir() {
-		for _, k := range *n.kids {
-			s.drop(k, removed)
-		}
-	}
-	delete(s.nodes, n.key)
-	if n.heap >= 0 {
-		s.ttl.remove(n)
-	}
-	if removed != nil {
-		*removed = append(*removed, n.key)
-	}
-}
-
-// remove unlinks n and drops its subtree; for a directory it returns every
-// removed path.
+// remove takes n and everything below it out of the tree; for a directory
+// it returns every removed path, each after everything below it (the tree's
+// order backwards), n's last.
 func (s *Store) remove(n *node) []string {
-	s.unlink(n)
 	if !n.isDir() {
-		s.drop(n, nil)
+		s.cut(n)
 		return nil
 	}
-	removed := make([]string, 0, 1+len(*n.kids))
-	s.drop(n, &removed)
-	return removed
-}
-
-// setExpire gives n a deadline (0: permanent), keeping the heap in order.
-func (s *Store) setExpire(n *node, at int64) {
-	old := n.expire
-	n.expire = at
-	switch {
-	case old == 0 && at == 0:
-		return
-	case at == 0:
-		s.ttl.remove(n)
-	case old == 0:
-		s.ttl.push(n)
-	default:
-		s.ttl.fix(n)
+	var sub []*node
+	c := cursor{root: s.tree.root}
+	for c.seekAfter(n.key); c.valid() && below(c.node().key, n.key); c.next() {
+		sub = append(sub, c.node())
 	}
+	removed := make([]string, 0, 1+len(sub))
+	for _, k := range slices.Backward(sub) {
+		s.cut(k)
+		removed = append(removed, k.key)
+	}
+	s.cut(n)
+	return append(removed, n.key)
 }

@@ -128,8 +128,8 @@ func TestDeleteAndHidden(t *testing.T) {
 	if got := s.Stats(); got != want {
 		t.Fatalf("stats\n got %+v\nwant %+v", got, want)
 	}
-	if s.Len() != 1 || len(s.nodes) != 2 {
-		t.Fatalf("deleted nodes left in the index: %d", len(s.nodes))
+	if s.Len() != 1 || len(nodesOf(s)) != 1 {
+		t.Fatalf("deleted nodes left in the tree: %d", len(nodesOf(s)))
 	}
 }
 
@@ -139,7 +139,8 @@ func TestRemovedPaths(t *testing.T) {
 		mustApply(t, s, set(p, "1"))
 	}
 	ev := mustApply(t, s, with(del("/h"), func(c *actors.Command) { c.Recursive = true }))
-	want := []string{"/h/_x", "/h/y/_z", "/h/y/w", "/h/y", "/h"}
+	// Every path comes after everything below it; the directory deleted last.
+	want := []string{"/h/y/w", "/h/y/_z", "/h/y", "/h/_x", "/h"}
 	if !slices.Equal(ev.Removed, want) {
 		t.Fatalf("removed %v, want %v", ev.Removed, want)
 	}
@@ -246,7 +247,7 @@ func TestExpireEventsAndNextDeadline(t *testing.T) {
 		t.Fatalf("expired %d nodes, want 1", n)
 	}
 	evs := s.Drain()
-	if len(evs) != 1 || !slices.Equal(evs[0].Removed, []string{"/x/a", "/x/b", "/x/b2", "/x"}) {
+	if len(evs) != 1 || !slices.Equal(evs[0].Removed, []string{"/x/b2", "/x/b", "/x/a", "/x"}) {
 		t.Fatalf("expire events %v", evs)
 	}
 	// /x/b's later deadline went with its directory: /later is next.

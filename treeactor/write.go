@@ -46,7 +46,7 @@ func (s *Store) Set(c *actors.Command) (*actors.Event, *actors.Error) {
 func (s *Store) set(c *actors.Command) (*actors.Event, *actors.Error) {
 	p := actors.CleanKey(c.Path)
 	value := c.Value
-	prev := s.nodes[p]
+	prev := s.get(p)
 	if prev == nil {
 		// Only a file in the way, or a refresh of nothing, is an error.
 		if file, missing := s.blocked(p); file != nil {
@@ -92,7 +92,7 @@ func (s *Store) create(p string, dir bool, value string, expire int64, replace b
 	}
 	expire = normalizeExpire(expire)
 	dirPath, _ := splitPath(p)
-	parent, err := s.ensureDir(dirPath)
+	_, err := s.ensureDir(dirPath)
 	if err != nil {
 		// etcd counts a blocked walk as a failed set whatever the op was.
 		s.stats.SetFail++
@@ -100,28 +100,25 @@ func (s *Store) create(p string, dir bool, value string, expire int64, replace b
 	}
 	next := s.index + 1
 	var prevNode *actors.Node
-	n := s.nodes[p]
-	if n != nil {
+	old := s.get(p)
+	if old != nil {
 		if !replace {
 			return nil, s.fail(actors.EcodeNodeExist, p)
 		}
-		if n.isDir() {
+		if old.isDir() {
 			return nil, s.fail(actors.EcodeNotFile, p)
 		}
-		// etcd removes the old file and adds a new node; changing it in place
-		// gives the same tree without unlinking and relinking.
-		prevNode = n.extern()
-		n.created, n.modified = next, next
-	} else {
-		n = s.link(parent, p, next)
+		// etcd removes the old file and adds a new node; putting the new
+		// one in its place gives the same tree.
+		prevNode = old.extern()
 	}
-	if dir {
-		n.kids = new([]*node)
-		n.setValue("")
-	} else {
+	n := newNode(p, next)
+	n.dir = dir
+	if !dir {
 		n.setValue(value)
 	}
-	s.setExpire(n, expire)
+	n.expire = expire
+	s.put(n, old)
 	s.index = next
 	return &actors.Event{Action: action, Node: n.extern(), PrevNode: prevNode, Index: next}, nil
 }
@@ -172,14 +169,16 @@ func (s *Store) CompareAndSwap(c *actors.Command) (*actors.Event, *actors.Error)
 }
 
 // rewrite is the successful end of update and compareAndSwap.
-func (s *Store) rewrite(n *node, c *actors.Command, action string) *actors.Event {
+func (s *Store) rewrite(old *node, c *actors.Command, action string) *actors.Event {
 	next := s.index + 1
-	ev := &actors.Event{Action: action, PrevNode: n.extern(), Index: next, Refresh: c.Refresh}
+	ev := &actors.Event{Action: action, PrevNode: old.extern(), Index: next, Refresh: c.Refresh}
+	n := old.clone()
 	n.modified = next
 	if !n.isDir() && !c.Refresh {
 		n.setValue(c.Value)
 	}
-	s.setExpire(n, normalizeExpire(c.Expiration))
+	n.expire = normalizeExpire(c.Expiration)
+	s.put(n, old)
 	s.index = next
 	ev.Node = n.extern()
 	s.emit(ev)
@@ -217,7 +216,7 @@ func (s *Store) Delete(c *actors.Command) (*actors.Event, *actors.Error) {
 		switch {
 		case !c.Dir && !c.Recursive:
 			err = s.fail(actors.EcodeNotFile, p)
-		case len(*n.kids) != 0 && !c.Recursive:
+		case !c.Recursive && s.hasChildren(n):
 			err = s.fail(actors.EcodeDirNotEmpty, p)
 		}
 	}
@@ -269,8 +268,8 @@ func (s *Store) removeEvent(n *node, action string) *actors.Event {
 // many it removed.
 func (s *Store) Expire(now int64) int {
 	count := 0
-	for len(s.ttl) > 0 && s.ttl[0].expire <= now {
-		s.removeEvent(s.ttl[0], actors.ActionExpire).At = now
+	for len(s.ttl) > 0 && s.ttl[0].at <= now {
+		s.removeEvent(s.tree.get(s.ttl[0].key), actors.ActionExpire).At = now
 		s.stats.ExpireCount++
 		count++
 	}
