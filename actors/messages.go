@@ -38,6 +38,7 @@ type Read struct {
 
 	// Answer.
 	View      TreeView
+	Found     any // the view's handle on the key the tree found
 	Err       *Error
 	EtcdIndex uint64
 	RaftIndex uint64
@@ -51,15 +52,15 @@ type Read struct {
 // TreeView is the key space frozen at one moment, safe to read from any
 // goroutine.
 type TreeView interface {
-	// AppendGet appends the body of a get of a key the view holds (the "get"
-	// event, trailing newline included), with ttl seen at now.
-	AppendGet(b []byte, path string, recursive, sorted bool, now int64) []byte
+	// AppendGet appends the body of a get (the "get" event, trailing newline
+	// included) of the key found (Read.Found), with ttl seen at now.
+	AppendGet(b []byte, found any, recursive, sorted bool, now int64) []byte
 }
 
 // Render appends the answered Read's body to Body[:0]: the get event as of
 // View, with ttl at Now.
 func (r *Read) Render() []byte {
-	r.Body = r.View.AppendGet(r.Body[:0], r.Path, r.Recursive, r.Sorted, r.Now)
+	r.Body = r.View.AppendGet(r.Body[:0], r.Found, r.Recursive, r.Sorted, r.Now)
 	return r.Body
 }
 

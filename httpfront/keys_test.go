@@ -343,4 +343,4 @@ func TestNilActorsAnswerAtOnce(t *testing.T) {
 // bodyView is a tree view whose every get renders to the same body.
 type bodyView string
 
-func (v bodyView) AppendGet(b []byte, _ string, _, _ bool, _ int64) []byte { return append(b, v...) }
+func (v bodyView) AppendGet(b []byte, _ any, _, _ bool, _ int64) []byte { return append(b, v...) }

@@ -82,7 +82,7 @@ func (a *treeActor) read(r *actors.Read) {
 	case a.failed != nil:
 		r.Err = a.refusal()
 	default:
-		if r.Err = a.store.Find(r.Path); r.Err == nil {
+		if r.Found, r.Err = a.store.Find(r.Path); r.Err == nil {
 			r.View = a.store.View()
 		}
 	}

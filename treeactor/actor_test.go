@@ -22,7 +22,7 @@ type rig struct {
 	fails            chan error
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	r := &rig{
 		sys:   actortest.QuietSystem(),
@@ -62,7 +62,7 @@ func newRig(t *testing.T) *rig {
 
 // recv waits for the next message on ch; the timeout only turns a hang into
 // a failure.
-func recv[T any](t *testing.T, ch chan T) T {
+func recv[T any](t testing.TB, ch chan T) T {
 	t.Helper()
 	select {
 	case m := <-ch:

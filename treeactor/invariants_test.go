@@ -51,8 +51,9 @@ func checkInvariants(t testing.TB, s *Store) {
 	if len(all) != s.tree.size {
 		t.Fatalf("tree holds %d nodes, its size says %d", len(all), s.tree.size)
 	}
-	withDeadline := 0
+	withDeadline, payload := 0, 0
 	for i, n := range all {
+		payload += len(n.key) + len(n.value)
 		if i > 0 && keyCmp(all[i-1].key, n.key) >= 0 {
 			t.Fatalf("%s after %s", n.key, all[i-1].key)
 		}
@@ -72,6 +73,9 @@ func checkInvariants(t testing.TB, s *Store) {
 		} else if n.due != nil {
 			t.Fatalf("%s: permanent but in the heap", n.key)
 		}
+	}
+	if payload != s.payload {
+		t.Fatalf("keys and values take %d bytes, the store counts %d", payload, s.payload)
 	}
 	if withDeadline != len(s.ttl) {
 		t.Fatalf("heap holds %d entries, %d nodes have deadlines", len(s.ttl), withDeadline)

@@ -10,45 +10,34 @@ type View struct {
 	root  *node
 }
 
-func (v *View) get(p string) *node {
-	if p == "/" {
-		return v.root
-	}
-	t := ptree{root: v.pages}
-	return t.get(p)
-}
-
 // Find looks up the key of a get and counts the get, as etcd counts it; the
-// body is rendered from a View, by whoever asked.
-func (s *Store) Find(p string) *actors.Error {
-	if _, err := s.lookup(actors.CleanKey(p)); err != nil {
+// body is rendered from a View, by whoever asked, from the node found.
+func (s *Store) Find(p string) (any, *actors.Error) {
+	n, err := s.lookup(actors.CleanKey(p))
+	if err != nil {
 		s.stats.GetFail++
-		return err
+		return nil, err
 	}
 	s.stats.GetSuccess++
-	return nil
+	return n, nil
 }
 
 // AppendGet appends the body of a get (the "get" event, trailing newline
 // included), with ttl seen at now, and counts it.
 func (s *Store) AppendGet(b []byte, p string, recursive, sorted bool, now int64) ([]byte, *actors.Error) {
-	if err := s.Find(p); err != nil {
+	found, err := s.Find(p)
+	if err != nil {
 		return b, err
 	}
-	return s.View().AppendGet(b, p, recursive, sorted, now), nil
+	return s.View().AppendGet(b, found, recursive, sorted, now), nil
 }
 
-// AppendGet appends the body of a get of a key the view holds. A directory
-// lists its visible children, expanded further only when recursive. Children
-// always come in key order: what sorted asks for, and as good as any order
-// for a listing that did not ask (etcd's is random).
-func (v *View) AppendGet(b []byte, p string, recursive, _ bool, now int64) []byte {
-	n := v.get(actors.CleanKey(p))
-	if n == nil {
-		// The tree found it in this very view; a miss is a bug, answered
-		// rather than panicked on.
-		return append(b, `{"action":"get"}`+"\n"...)
-	}
+// AppendGet appends the body of a get of a node Find found in this view. A
+// directory lists its visible children, expanded further only when
+// recursive. Children always come in key order: what sorted asks for, and as
+// good as any order for a listing that did not ask (etcd's is random).
+func (v *View) AppendGet(b []byte, found any, recursive, _ bool, now int64) []byte {
+	n := found.(*node)
 	b = append(b, `{"action":"get","node":`...)
 	c := cursor{root: v.pages}
 	if n.isDir() {

@@ -59,12 +59,17 @@ type Frozen struct {
 	index  uint64
 	stats  actors.StoreStats
 	count  int
+	size   int // what the bytes will take, about
 	events []*actors.Event
 }
 
 // Freeze takes the store's state as it is now.
 func (s *Store) Freeze() *Frozen {
-	return &Frozen{view: s.View(), index: s.index, stats: s.stats, count: s.tree.size, events: s.recent.all()}
+	evs := s.recent.all()
+	// Per node: its name (within its payload), up to 40 bytes of lengths,
+	// flags and numbers; per event, a guess.
+	size := 64 + s.payload + 40*s.tree.size + 256*len(evs)
+	return &Frozen{view: s.View(), index: s.index, stats: s.stats, count: s.tree.size, size: size, events: evs}
 }
 
 // Snapshot serializes the whole store.
@@ -72,7 +77,7 @@ func (s *Store) Snapshot() []byte { return s.Freeze().Bytes() }
 
 // Bytes serializes the frozen state.
 func (f *Frozen) Bytes() []byte {
-	b := make([]byte, 0, 64+48*f.count)
+	b := make([]byte, 0, f.size)
 	b = append(b, snapMagic...)
 	b = append(b, snapVersion)
 	b = binary.AppendUvarint(b, f.index)
@@ -160,6 +165,7 @@ func RestoreStore(data []byte) (*Store, error) {
 	}
 	s.tree.root, s.tree.size = build(nodes, s.tree.gen), len(nodes)
 	for _, n := range nodes {
+		s.payload += len(n.key) + len(n.value)
 		if n.expire != 0 {
 			n.due = &deadline{key: n.key, at: n.expire}
 			s.ttl = append(s.ttl, n.due)

@@ -274,7 +274,7 @@ func TestFrozenIsTheStateAtItsIndex(t *testing.T) {
 	}
 	f := s.Freeze()
 	view := s.View()
-	wantBody := ref.View().AppendGet(nil, "/", true, true, now)
+	wantBody := ref.View().AppendGet(nil, ref.root, true, true, now)
 	for i := range 3000 {
 		switch i % 3 {
 		case 0:
@@ -294,7 +294,7 @@ func TestFrozenIsTheStateAtItsIndex(t *testing.T) {
 	if dump(got) != dump(ref) || !slices.Equal(got.Snapshot(), ref.Snapshot()) {
 		t.Fatalf("the frozen state is not the tree at its index")
 	}
-	if body := view.AppendGet(nil, "/", true, true, now); !bytes.Equal(body, wantBody) {
+	if body := view.AppendGet(nil, s.root, true, true, now); !bytes.Equal(body, wantBody) {
 		t.Fatalf("the view changed after it was taken")
 	}
 }

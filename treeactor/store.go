@@ -15,6 +15,8 @@ type Store struct {
 	ttl   ttlHeap
 	index uint64
 	stats actors.StoreStats
+	// payload is the bytes of every key and value, for sizing snapshots.
+	payload int
 	// view is the view last handed out while nothing has changed since;
 	// nil after a write, so the next reader freezes a new one.
 	view *View
@@ -93,8 +95,12 @@ func (s *Store) get(p string) *node {
 // keeps the ttl heap in step with its deadline. old is what was there.
 func (s *Store) put(n, old *node) {
 	s.view = nil
-	if old != nil && old.due != nil {
-		n.due = old.due
+	s.payload += len(n.key) + len(n.value)
+	if old != nil {
+		s.payload -= len(old.key) + len(old.value)
+		if old.due != nil {
+			n.due = old.due
+		}
 	}
 	switch d := n.due; {
 	case d == nil && n.expire != 0:
@@ -113,6 +119,7 @@ func (s *Store) put(n, old *node) {
 // cut takes the node at n's key out of the tree and the ttl heap.
 func (s *Store) cut(n *node) {
 	s.view = nil
+	s.payload -= len(n.key) + len(n.value)
 	if n.due != nil {
 		s.ttl.remove(n.due)
 	}

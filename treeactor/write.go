@@ -57,7 +57,7 @@ func (s *Store) set(c *actors.Command) (*actors.Event, *actors.Error) {
 	} else if c.Refresh {
 		value = prev.value
 	}
-	ev, err := s.create(p, c.Dir, value, c.Expiration, true, actors.ActionSet)
+	ev, err := s.create(p, prev, c.Dir, value, c.Expiration, true, actors.ActionSet)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (s *Store) Create(c *actors.Command) (*actors.Event, *actors.Error) {
 	} else {
 		p = actors.CleanKey(p)
 	}
-	ev, err := s.create(p, c.Dir, c.Value, c.Expiration, false, actors.ActionCreate)
+	ev, err := s.create(p, s.get(p), c.Dir, c.Value, c.Expiration, false, actors.ActionCreate)
 	if err != nil {
 		s.stats.CreateFail++
 		return nil, err
@@ -85,8 +85,9 @@ func (s *Store) Create(c *actors.Command) (*actors.Event, *actors.Error) {
 	return ev, nil
 }
 
-// create is etcd's internalCreate: the shared half of set and create.
-func (s *Store) create(p string, dir bool, value string, expire int64, replace bool, action string) (*actors.Event, *actors.Error) {
+// create is etcd's internalCreate: the shared half of set and create. old is
+// the node at p, if any.
+func (s *Store) create(p string, old *node, dir bool, value string, expire int64, replace bool, action string) (*actors.Event, *actors.Error) {
 	if p == "/" {
 		return nil, s.fail(actors.EcodeRootROnly, "/")
 	}
@@ -100,7 +101,6 @@ func (s *Store) create(p string, dir bool, value string, expire int64, replace b
 	}
 	next := s.index + 1
 	var prevNode *actors.Node
-	old := s.get(p)
 	if old != nil {
 		if !replace {
 			return nil, s.fail(actors.EcodeNodeExist, p)
