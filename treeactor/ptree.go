@@ -334,6 +334,8 @@ type cursor struct {
 	stack []frame // the branches above the leaf, and which child was taken
 	leaf  *page   // nil once past the end
 	i     int
+	// rendered counts the nodes a listing rendered from this cursor.
+	rendered int
 }
 
 type frame struct {

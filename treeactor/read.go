@@ -1,6 +1,10 @@
 package treeactor
 
-import "github.com/etcdv2/server/actors"
+import (
+	"runtime"
+
+	"github.com/etcdv2/server/actors"
+)
 
 // View is the key space frozen at one moment: nothing in it changes, so any
 // goroutine may render from it while the tree actor applies the next writes.
@@ -50,6 +54,12 @@ func (v *View) AppendGet(b []byte, found any, recursive, _ bool, now int64) []by
 	b = v.appendNode(b, &c, n, now, true, recursive)
 	return append(b, "}\n"...)
 }
+
+// yieldEvery is how many nodes a listing renders between giving up its
+// turn at the CPU: with only a few cores, a goroutine rendering a listing of
+// 100k keys would otherwise keep the goroutines of small requests waiting
+// for its whole time slice at each of their steps.
+const yieldEvery = 512
 
 // appendNode renders n exactly as actors.Node.AppendJSON renders its copy;
 // list says whether a directory shows its children. A listing takes them
@@ -108,6 +118,9 @@ func (v *View) appendKids(b []byte, c *cursor, dir string, now int64, recursive 
 		if k.hidden {
 			c.skip(k)
 			continue
+		}
+		if c.rendered++; c.rendered%yieldEvery == 0 {
+			runtime.Gosched()
 		}
 		if first {
 			b = append(b, `"nodes":[`...)
