@@ -28,6 +28,7 @@ type Member struct {
 	lns      []net.Listener
 	failed   chan error
 	stopOnce sync.Once
+	idle     chan struct{} // closed on Stop: ends the heap trimmer
 }
 
 // Start binds the client listeners, spawns the actors in dependency order
@@ -94,7 +95,7 @@ func Start(cfg Config) (*Member, error) {
 		clusterID = stored.ClusterID
 	}
 
-	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns}
+	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns, idle: make(chan struct{})}
 	serving := make(chan struct{})
 	protoLog := cfg.Log.With().Str("component", "protoactor").Logger()
 	if protoLog.GetLevel() < zerolog.WarnLevel {
@@ -176,6 +177,7 @@ func Start(cfg Config) (*Member, error) {
 		}
 	}
 	ok = true
+	startTrimmer(cfg.Log, m.idle)
 	for _, ln := range m.lns {
 		go m.serve(ln)
 	}
@@ -236,6 +238,7 @@ func (m *Member) fail(err error) {
 // waiters) and returns when they are gone.
 func (m *Member) Stop() {
 	m.stopOnce.Do(func() {
+		close(m.idle)
 		if m.front != nil {
 			if err := m.front.Shutdown(); err != nil {
 				m.log.Warn().Err(err).Msg("http shutdown")
