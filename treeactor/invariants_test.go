@@ -16,38 +16,7 @@ import (
 // heap is ordered and holds exactly the nodes with a deadline.
 func checkInvariants(t testing.TB, s *Store) {
 	t.Helper()
-	var all []*node
-	var walk func(p *page, lo, hi string, top bool)
-	walk = func(p *page, lo, hi string, top bool) {
-		if p.width() == 0 || p.width() > fan {
-			t.Fatalf("page of width %d", p.width())
-		}
-		if p.leaf() {
-			for _, n := range p.ents {
-				if lo != "" && keyCmp(n.key, lo) < 0 || hi != "" && keyCmp(n.key, hi) >= 0 {
-					t.Fatalf("%s outside its page's bounds [%q, %q)", n.key, lo, hi)
-				}
-				all = append(all, n)
-			}
-			return
-		}
-		if len(p.low) != len(p.kids) {
-			t.Fatalf("branch with %d kids, %d bounds", len(p.kids), len(p.low))
-		}
-		for i, k := range p.kids {
-			klo, khi := p.low[i], hi
-			if i == 0 && top {
-				klo = lo
-			}
-			if i+1 < len(p.kids) {
-				khi = p.low[i+1]
-			}
-			walk(k, klo, khi, i == 0 && top)
-		}
-	}
-	if s.tree.root != nil {
-		walk(s.tree.root, "", "", true)
-	}
+	all := pagesOf(t, s.tree.root)
 	if len(all) != s.tree.size {
 		t.Fatalf("tree holds %d nodes, its size says %d", len(all), s.tree.size)
 	}

@@ -7,24 +7,33 @@ import (
 	"testing"
 )
 
-// pagesOf lists a tree's keys by walking its pages, checking on the way that
-// each page is within its width and its parent's bounds.
-func pagesOf(t *testing.T, root *page) []string {
+// pagesOf lists a tree's nodes by walking its pages, checking on the way
+// that each page is within its width and its parent's bounds.
+func pagesOf(t testing.TB, root *page) []*node {
 	t.Helper()
-	var keys []string
+	var all []*node
 	var walk func(p *page, lo, hi string)
 	walk = func(p *page, lo, hi string) {
 		if p.width() == 0 || p.width() > fan {
 			t.Fatalf("page of width %d", p.width())
 		}
 		if p.leaf() {
-			for _, n := range p.ents {
+			if len(p.keys) != len(p.ents) {
+				t.Fatalf("leaf with %d keys, %d nodes", len(p.keys), len(p.ents))
+			}
+			for i, n := range p.ents {
+				if p.keys[i] != n.key {
+					t.Fatalf("%s kept under key %s", n.key, p.keys[i])
+				}
 				if lo != "" && keyCmp(n.key, lo) < 0 || hi != "" && keyCmp(n.key, hi) >= 0 {
 					t.Fatalf("%s outside [%q, %q)", n.key, lo, hi)
 				}
-				keys = append(keys, n.key)
+				all = append(all, n)
 			}
 			return
+		}
+		if len(p.low) != len(p.kids) {
+			t.Fatalf("branch with %d kids, %d bounds", len(p.kids), len(p.low))
 		}
 		for i, k := range p.kids {
 			klo, khi := lo, hi
@@ -39,6 +48,14 @@ func pagesOf(t *testing.T, root *page) []string {
 	}
 	if root != nil {
 		walk(root, "", "")
+	}
+	return all
+}
+
+func keysOf(nodes []*node) []string {
+	keys := make([]string, len(nodes))
+	for i, n := range nodes {
+		keys[i] = n.key
 	}
 	return keys
 }
@@ -98,7 +115,7 @@ func TestTreeAgainstMapWithViews(t *testing.T) {
 		delete(want, k)
 		tr.del(k)
 	}
-	if got, w := pagesOf(t, tr.root), sorted(); !slices.Equal(got, w) || tr.size != len(w) {
+	if got, w := keysOf(pagesOf(t, tr.root)), sorted(); !slices.Equal(got, w) || tr.size != len(w) {
 		t.Fatalf("tree holds %d keys (size %d), want %d", len(got), tr.size, len(w))
 	}
 	if got := scan(tr.root); !slices.Equal(got, sorted()) {
@@ -110,7 +127,7 @@ func TestTreeAgainstMapWithViews(t *testing.T) {
 		}
 	}
 	for i, v := range views {
-		if got := pagesOf(t, v.root); !slices.Equal(got, v.keys) {
+		if got := keysOf(pagesOf(t, v.root)); !slices.Equal(got, v.keys) {
 			t.Fatalf("view %d changed: %d keys, had %d", i, len(got), len(v.keys))
 		}
 		vt := ptree{root: v.root}
