@@ -104,6 +104,7 @@ const (
 // covers them, and a segment may hold hundreds of thousands.
 // b starts at file offset at (sectors are aligned to the file).
 func readRecords(b []byte, at int64, skipTo uint64, fn func(*record) error) (off int, res readResult, err error) {
+	r := new(record) // one for all: fn keeps what it needs, not the record
 	for off < len(b) {
 		if len(b)-off < headerLen {
 			if allZero(b[off:]) {
@@ -127,7 +128,8 @@ func readRecords(b []byte, at int64, skipTo uint64, fn func(*record) error) (off
 		if crc32.Checksum(body, castagnoli) != sum {
 			return off, classify(b, at, off, end), nil
 		}
-		r, derr := decode(body, skipTo)
+		*r = record{}
+		derr := decode(r, body, skipTo)
 		if derr != nil {
 			return off, readBad, derr
 		}
@@ -168,44 +170,62 @@ func allZero(b []byte) bool {
 	return true
 }
 
-func decode(body []byte, skipTo uint64) (*record, error) {
+// fieldCount is how many uvarints start a record of the type (0: no such
+// type). A switch, not a map: replay runs it once per record.
+func fieldCount(typ byte) int {
+	switch typ {
+	case recEntry:
+		return 2
+	case recHardState, recSnapshot:
+		return 3
+	case recSegment:
+		return 1
+	}
+	return 0
+}
+
+func decode(r *record, body []byte, skipTo uint64) error {
 	if len(body) < 2 || body[len(body)-1] != trailer {
-		return nil, fmt.Errorf("%w: record without its trailer", ErrCorrupt)
+		return fmt.Errorf("%w: record without its trailer", ErrCorrupt)
 	}
 	body = body[:len(body)-1]
-	r := &record{typ: body[0]}
+	r.typ = body[0]
 	p := body[1:]
 	var f [3]uint64
-	need := map[byte]int{recEntry: 2, recHardState: 3, recSnapshot: 3, recSegment: 1}[r.typ]
+	need := fieldCount(r.typ)
 	if need == 0 {
-		return nil, fmt.Errorf("%w: record type %d", ErrCorrupt, r.typ)
+		return fmt.Errorf("%w: record type %d", ErrCorrupt, r.typ)
 	}
 	for i := 0; i < need; i++ {
 		x, n := binary.Uvarint(p)
 		if n <= 0 {
-			return nil, fmt.Errorf("%w: record type %d: bad field %d", ErrCorrupt, r.typ, i)
+			return fmt.Errorf("%w: record type %d: bad field %d", ErrCorrupt, r.typ, i)
 		}
 		f[i], p = x, p[n:]
 	}
 	switch r.typ {
 	case recEntry:
 		if len(p) < 1 {
-			return nil, fmt.Errorf("%w: entry %d without a type", ErrCorrupt, f[0])
+			return fmt.Errorf("%w: entry %d without a type", ErrCorrupt, f[0])
 		}
+		if f[0] <= skipTo {
+			return nil
+		}
+		// Declared past the skip: they escape into the entry, and would be
+		// allocated for every record skipped too.
 		idx, term, typ := f[0], f[1], raftpb.EntryType(p[0])
-		if idx <= skipTo {
-			return r, nil
-		}
 		r.entry = &raftpb.Entry{Index: &idx, Term: &term, Type: &typ}
 		if len(p) > 1 {
 			r.entry.Data = append([]byte(nil), p[1:]...)
 		}
 	case recHardState:
-		r.hs = &raftpb.HardState{Term: &f[0], Vote: &f[1], Commit: &f[2]}
+		// Copies, so that f (decoded for every record) stays off the heap.
+		t, v, c := f[0], f[1], f[2]
+		r.hs = &raftpb.HardState{Term: &t, Vote: &v, Commit: &c}
 	case recSnapshot:
 		r.snapIdx, r.snapTrm, r.replace = f[0], f[1], f[2] == 1
 	case recSegment:
 		r.segSize = f[0]
 	}
-	return r, nil
+	return nil
 }
