@@ -162,6 +162,14 @@ func (s *Store) blocked(p string) (file *node, missing string) {
 	return nil, p
 }
 
+// underDir reports whether the parent of a clean path other than "/" is a
+// directory that exists, which all its own parents then are.
+func (s *Store) underDir(p string) bool {
+	dir, _ := splitPath(p)
+	up := s.get(dir)
+	return up != nil && up.isDir()
+}
+
 // componentEnd returns where the path component of p starting at i ends:
 // at the next slash, or at the end of p.
 func componentEnd(p string, i int) int {

@@ -47,15 +47,19 @@ func (s *Store) set(c *actors.Command) (*actors.Event, *actors.Error) {
 	p := actors.CleanKey(c.Path)
 	value := c.Value
 	prev := s.get(p)
-	if prev == nil {
-		// Only a file in the way, or a refresh of nothing, is an error.
+	switch {
+	case prev != nil:
+		if c.Refresh {
+			value = prev.value
+		}
+	case c.Refresh || !s.underDir(p):
+		// Only a file in the way, or a refresh of nothing, is an error; a
+		// new key in a directory that exists (the common case) has neither.
 		if file, missing := s.blocked(p); file != nil {
 			return nil, s.fail(actors.EcodeNotDir, file.key)
 		} else if c.Refresh {
 			return nil, s.fail(actors.EcodeKeyNotFound, missing)
 		}
-	} else if c.Refresh {
-		value = prev.value
 	}
 	ev, err := s.create(p, prev, c.Dir, value, c.Expiration, true, actors.ActionSet)
 	if err != nil {
