@@ -20,24 +20,27 @@ type readyCheck struct{}
 
 var readyCheckMsg = &readyCheck{}
 
-// raftActor owns the RawNode, the log and every request waiting on either.
-// All its state is touched only from its Receive.
+// raftActor owns the RawNode, raft's memory view and every request waiting
+// on either; the log's files belong to its child, the log writer. All its
+// state is touched only from its Receive.
 type raftActor struct {
 	cfg Config
 	log zerolog.Logger
 	ctx actor.Context // valid during Receive only
 
-	store *logStore
-	mem   *raft.MemoryStorage
-	rn    *raft.RawNode
+	writer *actor.PID // the log writer, which owns the files
+	mem    *raft.MemoryStorage
+	rn     *raft.RawNode
 	// ticks drives raft's logical clock by mailing the actor a Tick every
 	// TickInterval: raft itself never reads a clock.
 	ticks *actors.Alarm
 
-	// hardState is raft's latest; dirty when its commit moved without being
-	// written (a commit-only change is not worth an fsync of its own).
+	// hardState is raft's latest, as read back or handed to the writer.
 	hardState *raftpb.HardState
-	hsDirty   bool
+	// image is the stored snapshot's image, read back by the writer for raft
+	// to send a follower; imageAsked while the read is out.
+	image      *snapshotRead
+	imageAsked bool
 
 	readyQueued bool
 	failed      error
@@ -51,7 +54,6 @@ type raftActor struct {
 	reads readQueue
 
 	applied     uint64 // last index handed to the tree
-	durable     uint64 // last index known to be on disk
 	commitTerm  uint64 // term of the last entry handed to the tree
 	snapIndex   uint64 // index of the latest durable snapshot
 	snapAsked   bool   // a TakeSnapshot is out
@@ -64,12 +66,18 @@ type raftActor struct {
 	sendAppends uint64
 }
 
-// Props makes the raft actor for one member.
+// Props makes the raft actor for one member. Its only child, the log
+// writer, is not restarted when it panics: its batch would be lost with it.
+// It stops, and the raft actor, told so, fails the member.
 func Props(cfg Config) *actor.Props {
 	c := cfg.withDefaults()
+	log := c.Log.With().Str("actor", "raft").Logger()
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &raftActor{cfg: c, log: c.Log.With().Str("actor", "raft").Logger()}
-	})
+		return &raftActor{cfg: c, log: log}
+	}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(reason any) actor.Directive {
+		log.Error().Interface("reason", reason).Msg("log writer crashed")
+		return actor.StopDirective
+	})))
 }
 
 func (r *raftActor) Receive(ctx actor.Context) {
@@ -91,6 +99,21 @@ func (r *raftActor) Receive(ctx actor.Context) {
 		}
 	case *Inbound:
 		r.onInbound(m)
+	case *logWritten:
+		r.onLogWritten(m)
+	case *logFailed:
+		r.cannotWrite(m)
+	case *logReopened:
+		r.onLogReopened(m)
+	case *snapshotSaved:
+		r.onSnapshotSaved(m)
+	case *snapshotRead:
+		r.onSnapshotRead(m)
+	case *actor.Terminated:
+		if r.writer != nil && m.Who.Equal(r.writer) && !r.stopped {
+			r.writer = nil
+			r.fail(errors.New("the raft log writer stopped"))
+		}
 	case *actors.Read:
 		r.onRead(m)
 	case *actors.ProposeExpire:
@@ -182,16 +205,19 @@ func (r *raftActor) open() error {
 	} else if err != nil {
 		return fmt.Errorf("opening %s: %w", path, err)
 	}
-	r.store = store
 	if h := r.cfg.hooks; h != nil && h.opened != nil {
 		h.opened(store)
 	}
 	r.mem = raft.NewMemoryStorage()
 	fresh, err := r.loadMemory(st)
+	if err == nil {
+		// From here on the files are the writer's alone.
+		r.writer, err = r.ctx.SpawnNamed(logWriterProps(r.cfg, r.ctx.Self(), store, st), "logwriter")
+	}
 	if err != nil {
+		store.close()
 		return err
 	}
-	r.durable, _ = r.mem.LastIndex()
 	rn, err := r.newRawNode(r.snapIndex)
 	if err != nil {
 		return err
@@ -220,11 +246,14 @@ func (r *raftActor) open() error {
 
 func (r *raftActor) newRawNode(applied uint64) (*raft.RawNode, error) {
 	return raft.NewRawNode(&raft.Config{
-		ID:                        r.cfg.ID,
-		ElectionTick:              r.cfg.ElectionTicks,
-		HeartbeatTick:             r.cfg.HeartbeatTicks,
-		Storage:                   imageStorage{r.mem, r.snapshotImage},
-		Applied:                   applied,
+		ID:            r.cfg.ID,
+		ElectionTick:  r.cfg.ElectionTicks,
+		HeartbeatTick: r.cfg.HeartbeatTicks,
+		Storage:       imageStorage{r.mem, r.snapshotImage},
+		Applied:       applied,
+		// The log writer makes appends durable while this actor goes on;
+		// raft asks for writes as messages and hears back by responses.
+		AsyncStorageWrites:        true,
 		MaxSizePerMsg:             maxSizePerMsg,
 		MaxInflightMsgs:           maxInflightMsgs,
 		MaxUncommittedEntriesSize: maxUncommittedEntriesSize,
@@ -329,22 +358,21 @@ func (r *raftActor) stop() {
 	}
 	r.failWaiters(actors.EcodeRaftInternal, "etcdserver: server stopped")
 	r.failReads("etcdserver: server stopped")
-	if r.store == nil {
+	if r.writer == nil {
 		return
 	}
-	if r.hsDirty && r.failed == nil {
-		// A clean stop leaves the commit index exact, so the next start
-		// replays everything without waiting for a new leader's entry.
-		if err := r.store.write(&logWrite{hardState: r.hardState}); err != nil {
-			r.log.Error().Err(err).Msg("write hard state on stop")
-		}
-		r.hsDirty = false
-	}
-	if err := r.store.close(); err != nil {
+	// The one wait on the disk: the files must be closed (and the commit
+	// index written, on a clean stop) before a restart may reopen them.
+	req := &closeLog{writeHardState: r.failed == nil}
+	if _, err := r.ctx.RequestFuture(r.writer, req, closeTimeout).Result(); err != nil {
 		r.log.Error().Err(err).Msg("close raft log")
 	}
-	r.store = nil
+	r.writer = nil
 }
+
+// closeTimeout bounds the wait for the log writer on stop: a disk that
+// hangs must not hang the member's shutdown with it.
+const closeTimeout = 30 * time.Second
 
 func (r *raftActor) onStatus(m *actors.StatusAsk) {
 	s := &m.Status

@@ -49,8 +49,9 @@ type Inbound struct {
 
 // testHooks let tests look inside a running actor.
 type testHooks struct {
-	opened   func(*logStore) // the log files are open
+	opened   func(*logStore) // the log files are open (by the raft actor, or by the writer on coming back)
 	replayed func()          // start-up replay is done; the campaign comes next
+	syncing  func()          // the log writer is about to sync a batch (runs on its goroutine)
 }
 
 const (
