@@ -35,8 +35,11 @@ type raftActor struct {
 	// TickInterval: raft itself never reads a clock.
 	ticks *actors.Alarm
 
-	// hardState is raft's latest, as read back or handed to the writer.
+	// hardState is raft's latest. It is held (not sent to the writer yet)
+	// while only its commit index moved and nobody waits for it: it goes
+	// with the next request, sparing the writer a message per write.
 	hardState *raftpb.HardState
+	hsHeld    bool
 	// image is the stored snapshot's image, read back by the writer for raft
 	// to send a follower; imageAsked while the read is out.
 	image      *snapshotRead
@@ -58,6 +61,7 @@ type raftActor struct {
 	snapIndex   uint64 // index of the latest durable snapshot
 	snapAsked   bool   // a TakeSnapshot is out
 	conf        confTrack
+	confApplied bool // a membership change was applied in this Ready
 	lead, term  uint64
 	isLeader    bool
 	leaderSince int64
@@ -178,14 +182,26 @@ func (r *raftActor) start() {
 	if h := r.cfg.hooks; h != nil && h.replayed != nil {
 		h.replayed()
 	}
-	if r.live() && singleVoter(r.conf.current(), r.cfg.ID) && !r.isLeader {
-		// Alone, this member wins at once; no need to sit out an election
-		// timeout first.
-		if err := r.rn.Campaign(); err != nil {
-			r.log.Warn().Err(err).Msg("campaign")
-		}
-		r.scheduleReady()
+	r.campaignIfAlone()
+}
+
+// campaignIfAlone starts an election at once when this member is the only
+// voter: it wins alone, so there is no point sitting out an election timeout
+// first. The membership is known only once its entries are applied, which
+// with asynchronous writes may be after start (a new member's bootstrap
+// entries become durable, and applied, after the writer's first sync), so
+// this runs again whenever a membership change has been applied.
+func (r *raftActor) campaignIfAlone() {
+	if !r.live() || r.lead != 0 || !singleVoter(r.conf.current(), r.cfg.ID) {
+		return
 	}
+	if st := r.rn.BasicStatus(); st.RaftState != raft.StateFollower {
+		return // already campaigning
+	}
+	if err := r.rn.Campaign(); err != nil {
+		r.log.Warn().Err(err).Msg("campaign")
+	}
+	r.scheduleReady()
 }
 
 // open loads the log into raft's memory view, builds the RawNode and tells
@@ -363,7 +379,7 @@ func (r *raftActor) stop() {
 	}
 	// The one wait on the disk: the files must be closed (and the commit
 	// index written, on a clean stop) before a restart may reopen them.
-	req := &closeLog{writeHardState: r.failed == nil}
+	req := &closeLog{writeHardState: r.failed == nil, hardState: r.heldHardState()}
 	if _, err := r.ctx.RequestFuture(r.writer, req, closeTimeout).Result(); err != nil {
 		r.log.Error().Err(err).Msg("close raft log")
 	}

@@ -50,7 +50,7 @@ type Inbound struct {
 // testHooks let tests look inside a running actor.
 type testHooks struct {
 	opened   func(*logStore) // the log files are open (by the raft actor, or by the writer on coming back)
-	replayed func()          // start-up replay is done; the campaign comes next
+	replayed func()          // start-up replay is done; requests come next
 	syncing  func()          // the log writer is about to sync a batch (runs on its goroutine)
 }
 

@@ -8,9 +8,11 @@ import "go.etcd.io/raft/v3/raftpb"
 // answers for what happened.
 
 // appendLog (raft → writer) asks for raft's MsgStorageAppend to be made
-// durable: its snapshot, entries and hard state (nil: unchanged). An append
-// without responses needs no sync of its own (raft's contract): it rides
-// along with the next one.
+// durable: its snapshot, entries and hard state (nil: none the writer has
+// not had). An append without responses needs no sync of its own (raft's
+// contract): it rides along with the next one. The raft actor does not even
+// send one that holds nothing but a hard state: it goes with the next
+// request (hardState here, in saveSnapshot and in closeLog).
 type appendLog struct {
 	msg       *raftpb.Message
 	hardState *raftpb.HardState
@@ -28,6 +30,7 @@ type logWritten struct {
 type saveSnapshot struct {
 	snap      *raftpb.Snapshot
 	compactTo uint64
+	hardState *raftpb.HardState
 }
 
 // snapshotSaved (writer → raft): the snapshot is durable, or stale when a
@@ -79,4 +82,5 @@ type logReopened struct {
 // stop leaves the commit index exact. The answer is the closeLog itself.
 type closeLog struct {
 	writeHardState bool
+	hardState      *raftpb.HardState
 }

@@ -83,7 +83,7 @@ func (w *logWriter) Receive(ctx actor.Context) {
 		w.onAppend(ctx, m)
 	case *flushLog:
 		w.flushQueued = false
-		w.flush(ctx)
+		w.flush(ctx, false)
 	case *saveSnapshot:
 		w.onSaveSnapshot(ctx, m)
 	case *saveConfState:
@@ -143,9 +143,10 @@ func (w *logWriter) onAppend(ctx actor.Context, m *appendLog) {
 	}
 }
 
-// flush makes the batch durable with one sync and tells the raft actor.
-func (w *logWriter) flush(ctx actor.Context) {
-	if w.store == nil || len(w.batch) == 0 && !w.hsDirty {
+// flush makes the batch durable with one sync and tells the raft actor;
+// force syncs even with nothing batched (a snapshot's mark is staged).
+func (w *logWriter) flush(ctx actor.Context, force bool) {
+	if w.store == nil || len(w.batch) == 0 && !w.hsDirty && !force {
 		return
 	}
 	if h := w.cfg.hooks; h != nil && h.syncing != nil {
@@ -182,6 +183,9 @@ func (w *logWriter) onSaveSnapshot(ctx actor.Context, m *saveSnapshot) {
 		ctx.Send(w.raft, &snapshotSaved{snap: m.snap, compactTo: m.compactTo, stale: true})
 		return
 	}
+	if m.hardState != nil {
+		w.hardState = m.hardState
+	}
 	if err := w.store.stage(&logWrite{snapshot: m.snap, compactTo: m.compactTo}); err != nil {
 		w.failWrite(ctx, fmt.Errorf("persist snapshot %d: %w", index, err))
 		return
@@ -190,7 +194,7 @@ func (w *logWriter) onSaveSnapshot(ctx actor.Context, m *saveSnapshot) {
 	// The hard state goes along: its commit, written lazily, must not be
 	// found behind the snapshot on the next start.
 	w.hsDirty = w.hardState != nil
-	w.flush(ctx)
+	w.flush(ctx, true)
 	if w.store != nil {
 		ctx.Send(w.raft, &snapshotSaved{snap: m.snap, compactTo: m.compactTo})
 	}
@@ -215,9 +219,12 @@ func (w *logWriter) readImage() *snapshotRead {
 
 func (w *logWriter) close(ctx actor.Context, m *closeLog) {
 	if w.store != nil && m.writeHardState {
+		if m.hardState != nil {
+			w.hardState, w.hsDirty = m.hardState, true
+		}
 		// A clean stop leaves the commit index exact, so the next start
 		// replays everything without waiting for a new leader's entry.
-		w.flush(ctx)
+		w.flush(ctx, false)
 	}
 	for _, s := range []*logStore{w.store, w.failed} {
 		if s == nil {

@@ -18,10 +18,8 @@ import (
 func (r *raftActor) runReady() {
 	for r.live() && r.rn.HasReady() {
 		rd := r.rn.Ready()
-		var hs *raftpb.HardState
-		if !raft.IsEmptyHardState(rd.HardState) {
-			hs = rd.HardState
-			r.hardState, r.term = hs, hs.GetTerm()
+		if hs := rd.HardState; !raft.IsEmptyHardState(hs) {
+			r.hardState, r.term, r.hsHeld = hs, hs.GetTerm(), true
 			// raft's memory view reads its hard state only when a RawNode
 			// is built on it.
 			if err := r.mem.SetHardState(hs); err != nil {
@@ -35,7 +33,10 @@ func (r *raftActor) runReady() {
 		for _, m := range rd.Messages {
 			switch m.GetTo() {
 			case raft.LocalAppendThread:
-				r.ctx.Send(r.writer, &appendLog{msg: m, hardState: hs})
+				if len(m.GetResponses()) == 0 && len(m.GetEntries()) == 0 && raft.IsEmptySnap(m.GetSnapshot()) {
+					continue // a hard state nobody waits for: held
+				}
+				r.ctx.Send(r.writer, &appendLog{msg: m, hardState: r.heldHardState()})
 			case raft.LocalApplyThread:
 				if !r.apply(m.GetEntries()) {
 					return
@@ -46,6 +47,10 @@ func (r *raftActor) runReady() {
 			}
 		}
 		r.sendMessages(peers)
+		if r.confApplied {
+			r.confApplied = false
+			r.campaignIfAlone()
+		}
 		if len(rd.ReadStates) > 0 {
 			r.onReadStates(rd.ReadStates)
 		}
@@ -58,6 +63,15 @@ func (r *raftActor) runReady() {
 		r.askEarly()
 		r.maybeSnapshot()
 	}
+}
+
+// heldHardState hands over the hard state if the writer has not had it.
+func (r *raftActor) heldHardState() *raftpb.HardState {
+	if !r.hsHeld {
+		return nil
+	}
+	r.hsHeld = false
+	return r.hardState
 }
 
 // onLogWritten shows raft's memory view what the writer made durable, in the
@@ -198,6 +212,7 @@ func (r *raftActor) applyConfChange(e *raftpb.Entry) error {
 	}
 	cs := r.rn.ApplyConfChange(cc)
 	r.conf.applied(e.GetIndex(), cs)
+	r.confApplied = true
 	// Membership changes are rare: stored on their own, beside the log.
 	r.ctx.Send(r.writer, &saveConfState{cs: cloneConf(cs)})
 	r.log.Info().Uint64("index", e.GetIndex()).Uints64("voters", cs.GetVoters()).

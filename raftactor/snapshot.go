@@ -47,7 +47,7 @@ func (r *raftActor) onSnapshot(s *actors.Snapshot) {
 		compactTo = s.Index - slack
 	}
 	// snapAsked stays set until the writer answers: one snapshot at a time.
-	r.ctx.Send(r.writer, &saveSnapshot{snap: snap, compactTo: compactTo})
+	r.ctx.Send(r.writer, &saveSnapshot{snap: snap, compactTo: compactTo, hardState: r.heldHardState()})
 }
 
 // onSnapshotSaved shows raft the snapshot the writer made durable and

@@ -74,7 +74,8 @@ func (r *raftActor) cannotWrite(m *logFailed) {
 // the files); this member leads nothing until it is back.
 func (r *raftActor) letGo() {
 	r.rn, r.mem = nil, nil
-	r.snapAsked, r.image = false, nil
+	// What a new RawNode needs is read back from the files.
+	r.snapAsked, r.image, r.hsHeld = false, nil, false
 	wasLeader := r.isLeader
 	r.lead, r.isLeader = 0, false
 	r.leaderChanged(wasLeader)
@@ -123,11 +124,7 @@ func (r *raftActor) onLogReopened(m *logReopened) {
 	}
 	r.log.Info().Dur("after", time.Since(u.since)).Uint64("applied", r.applied).Msg("the raft log can be written again: writes resume")
 	r.unwritable = nil
-	if singleVoter(r.conf.current(), r.cfg.ID) {
-		if err := r.rn.Campaign(); err != nil {
-			r.log.Warn().Err(err).Msg("campaign")
-		}
-	}
+	r.campaignIfAlone()
 	r.scheduleReady()
 }
 
