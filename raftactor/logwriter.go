@@ -99,6 +99,10 @@ func (w *logWriter) Receive(ctx actor.Context) {
 	case *closeLog:
 		w.close(ctx, m)
 		ctx.Respond(m)
+	case *actor.Stopping:
+		// Normally closed already (closeLog); if the raft actor gave up
+		// waiting, the files are not left open behind it.
+		w.close(ctx, &closeLog{})
 	}
 }
 
