@@ -43,6 +43,7 @@ type raftActor struct {
 	imageAsked bool
 
 	readyQueued bool
+	appendsOut  int // appendLogs the writer has not answered
 	failed      error
 	stopped     bool
 	unwritable  *unwritable // set while the log cannot be written

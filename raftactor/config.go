@@ -59,6 +59,9 @@ const (
 	// Entries kept behind a snapshot so a follower that is a little behind
 	// catches up from the log instead of needing the whole snapshot.
 	maxSnapshotSlack = 5000
+	// appendLogs a lone voter keeps at the writer (one syncing, one queued)
+	// before new entries wait for its answer (see holdAppends).
+	maxAppendsOut = 1
 	// Proposals held while there is no leader; beyond that they fail.
 	maxQueuedProposals = 4096
 	maxQueuedReads     = 4096

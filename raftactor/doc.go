@@ -14,7 +14,9 @@
 // on the disk: a Ready's append goes to the log writer as a message, and
 // ticks, proposals, peers' messages and reads go on while it syncs. Appends
 // that queue up meanwhile share the writer's next fdatasync (group commit,
-// logwriter.go). When the writer reports a batch durable, its entries enter
+// logwriter.go). A lone voter, with nobody to send entries to, keeps new
+// ones in raft's log while an append is at the writer, so the next Ready
+// ships them all at once (holdAppends). When the writer reports a batch durable, its entries enter
 // raft's memory view and raft hears so; entries raft then finds committed go
 // to the tree actor as one *actors.Committed, each carrying its waiter; the
 // tree answers the waiters once it has applied their entries on this member.

@@ -20,7 +20,9 @@ type appendLog struct {
 
 // logWritten (writer → raft) reports the appends one sync made durable, in
 // the order they were asked: their snapshots and entries may now enter
-// raft's memory view, and then their responses may be delivered.
+// raft's memory view, and then their responses may be delivered. Every
+// appendLog comes back in one (the raft actor counts them), unless a write
+// fails first.
 type logWritten struct {
 	appends []*raftpb.Message
 }

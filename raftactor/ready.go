@@ -37,6 +37,7 @@ func (r *raftActor) runReady() {
 					continue // a hard state nobody waits for: held
 				}
 				r.ctx.Send(r.writer, &appendLog{msg: m, hardState: r.heldHardState()})
+				r.appendsOut++
 			case raft.LocalApplyThread:
 				if !r.apply(m.GetEntries()) {
 					return
@@ -81,6 +82,7 @@ func (r *raftActor) onLogWritten(m *logWritten) {
 	if !r.live() {
 		return
 	}
+	r.appendsOut -= len(m.appends)
 	for _, a := range m.appends {
 		if snap := a.GetSnapshot(); snap != nil && !raft.IsEmptySnap(snap) {
 			if err := r.mem.ApplySnapshot(withoutImage(snap)); err != nil {

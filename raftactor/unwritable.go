@@ -75,7 +75,7 @@ func (r *raftActor) cannotWrite(m *logFailed) {
 func (r *raftActor) letGo() {
 	r.rn, r.mem = nil, nil
 	// What a new RawNode needs is read back from the files.
-	r.snapAsked, r.image, r.hsHeld = false, nil, false
+	r.snapAsked, r.image, r.hsHeld, r.appendsOut = false, nil, false, 0
 	wasLeader := r.isLeader
 	r.lead, r.isLeader = 0, false
 	r.leaderChanged(wasLeader)
