@@ -35,8 +35,9 @@ var (
 // errCorruptLog reports a file whose contents break the log's invariants.
 var errCorruptLog = errors.New("raft log: corrupt")
 
-// boltLog is the durable raft log. Only the raft actor's goroutine writes it;
-// updates is read by tests from other goroutines, hence atomic.
+// boltLog is the durable raft log. One goroutine at a time writes it (the
+// log writer's, once the member runs); updates is read by tests from other
+// goroutines, hence atomic.
 type boltLog struct {
 	db *bolt.DB
 

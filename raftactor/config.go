@@ -49,8 +49,9 @@ type Inbound struct {
 
 // testHooks let tests look inside a running actor.
 type testHooks struct {
-	opened   func(*logStore) // the log files are open
-	replayed func()          // start-up replay is done; the campaign comes next
+	opened   func(*logStore) // the log files are open (by the raft actor, or by the writer on coming back)
+	replayed func()          // start-up replay is done; requests come next
+	syncing  func()          // the log writer is about to sync a batch (runs on its goroutine)
 }
 
 const (
@@ -58,6 +59,9 @@ const (
 	// Entries kept behind a snapshot so a follower that is a little behind
 	// catches up from the log instead of needing the whole snapshot.
 	maxSnapshotSlack = 5000
+	// appendLogs a lone voter keeps at the writer (one syncing, one queued)
+	// before new entries wait for its answer (see holdAppends).
+	maxAppendsOut = 1
 	// Proposals held while there is no leader; beyond that they fail.
 	maxQueuedProposals = 4096
 	maxQueuedReads     = 4096

@@ -9,6 +9,7 @@ import (
 
 	"github.com/etcdv2/server/raftactor/wal"
 	bolt "go.etcd.io/bbolt"
+	"go.etcd.io/raft/v3/raftpb"
 )
 
 // logStore is the member's durable raft state in two files, each doing what
@@ -22,11 +23,15 @@ type logStore struct {
 	bolt *boltLog
 	wal  *wal.WAL
 
+	// compactTo is the highest release a staged snapshot asked for; the
+	// next sync does it, once the snapshot's mark is durable.
+	compactTo uint64
+
 	// written is raft.db's note that the WAL has held records: a WAL found
 	// empty after that has lost the log.
 	written bool
 
-	syncs atomic.Uint64 // batches made durable (tests read it)
+	syncs atomic.Uint64 // batches made durable (tests read it from other goroutines)
 	// fault, set by tests, fails a write before it touches a file, as a
 	// full disk would.
 	fault func() error
@@ -132,10 +137,19 @@ func moveLogToWAL(b *boltLog, st *logState, memberDir string) error {
 	return b.dropLog()
 }
 
-// write makes w durable: the snapshot and membership in bbolt first, then
-// the WAL's batch with one fdatasync, then the release of WAL segments a
-// snapshot covers.
+// write makes w durable on its own: stage, then sync.
 func (s *logStore) write(w *logWrite) error {
+	if err := s.stage(w); err != nil {
+		return err
+	}
+	return s.sync(nil)
+}
+
+// stage adds w to the batch the next sync makes durable. The snapshot and
+// the membership go to bbolt at once (a transaction of their own, durable
+// before the WAL marks the snapshot); the entries and hard state only into
+// the WAL's buffer, so that many stages share one fdatasync.
+func (s *logStore) stage(w *logWrite) error {
 	if s.fault != nil {
 		if err := s.fault(); err != nil {
 			return err
@@ -150,6 +164,15 @@ func (s *logStore) write(w *logWrite) error {
 		s.wal.MarkSnapshot(sn.GetMetadata().GetIndex(), sn.GetMetadata().GetTerm(), w.dropEntries)
 	}
 	s.wal.Append(w.hardState, w.entries)
+	s.compactTo = max(s.compactTo, w.compactTo)
+	return nil
+}
+
+// sync makes everything staged durable with one write and one fdatasync of
+// the WAL, hs (nil: none) last, then releases the WAL segments a staged
+// snapshot covers.
+func (s *logStore) sync(hs *raftpb.HardState) error {
+	s.wal.Append(hs, nil)
 	if err := s.wal.Sync(); err != nil {
 		return err
 	}
@@ -160,8 +183,9 @@ func (s *logStore) write(w *logWrite) error {
 		}
 		s.written = true
 	}
-	if w.compactTo > 0 {
-		return s.wal.ReleaseTo(w.compactTo)
+	if to := s.compactTo; to > 0 {
+		s.compactTo = 0
+		return s.wal.ReleaseTo(to)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/asynkron/protoactor-go/actor"
 	bolt "go.etcd.io/bbolt"
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -115,26 +116,76 @@ func TestMissingWALIsRefused(t *testing.T) {
 }
 
 // raft's view keeps a snapshot's metadata only; when raft asks for the
-// snapshot (to send it to a follower) the image comes back from bbolt.
+// snapshot (to send it to a follower) the image comes back from bbolt,
+// read by the log writer: the first ask is told to come back, the next gets
+// the stored image, once.
 func TestRaftGetsTheSnapshotImageFromDisk(t *testing.T) {
 	dir := t.TempDir()
 	sys := newSystem(t)
 	m := startMember(t, sys, Config{ID: 1, DataDir: dir, SnapshotCount: 20})
-	defer m.stop()
 	proposeAll(t, m, 30, 5)
 	m.syncTree()
-	store := m.log.Load()
-	st, err := store.bolt.load()
+	m.stop()
+	store, st, err := openLogStore(filepath.Join(dir, "member"), 0)
 	if err != nil || st.snapshot == nil {
 		t.Fatalf("no snapshot on disk: %v", err)
 	}
-	r := &raftActor{store: store, mem: raft.NewMemoryStorage()}
+	r := &raftActor{mem: raft.NewMemoryStorage()}
 	r.mem.ApplySnapshot(withoutImage(st.snapshot))
-	got, err := imageStorage{r.mem, r.snapshotImage}.Snapshot()
+	storage := imageStorage{r.mem, r.snapshotImage}
+	// host plays the raft actor's goroutine: r is touched only there.
+	host := &funcActor{done: make(chan struct{}, 1)}
+	read := make(chan struct{}, 1)
+	hostPID := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return host }))
+	host.onRead = func(m *snapshotRead) { r.onSnapshotRead(m); read <- struct{}{} }
+	r.writer = sys.Root.Spawn(logWriterProps(Config{DataDir: dir}, hostPID, store, st))
+	defer func() { sys.Root.RequestFuture(r.writer, &closeLog{}, waitLimit).Wait() }()
+
+	var got *raftpb.Snapshot
+	host.run(t, sys, hostPID, func(ctx actor.Context) {
+		r.ctx = ctx
+		got, err = storage.Snapshot()
+	})
+	if !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable) {
+		t.Fatalf("first ask: %v, want temporarily unavailable", err)
+	}
+	await(t, read)
+	host.run(t, sys, hostPID, func(ctx actor.Context) {
+		r.ctx = ctx
+		got, err = storage.Snapshot()
+	})
 	if err != nil || got.GetMetadata().GetIndex() != st.snapshot.GetMetadata().GetIndex() || string(got.GetData()) != string(st.snapshot.GetData()) {
 		t.Fatalf("snapshot for raft: %v %q, want the stored %q", err, got.GetData(), st.snapshot.GetData())
 	}
 	if mem, _ := r.mem.Snapshot(); len(mem.GetData()) != 0 {
 		t.Fatalf("the memory view holds the image (%d bytes)", len(mem.GetData()))
 	}
+	if r.image != nil {
+		t.Fatal("the image is kept after raft took it")
+	}
+}
+
+// funcActor runs functions on its own goroutine, as an actor would.
+type funcActor struct {
+	onRead func(*snapshotRead)
+	done   chan struct{}
+}
+
+type runFunc struct{ fn func(actor.Context) }
+
+func (f *funcActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *runFunc:
+		m.fn(ctx)
+		f.done <- struct{}{}
+	case *snapshotRead:
+		f.onRead(m)
+	}
+}
+
+// run runs fn in the actor at pid and waits for it.
+func (f *funcActor) run(t *testing.T, sys *actor.ActorSystem, pid *actor.PID, fn func(actor.Context)) {
+	t.Helper()
+	sys.Root.Send(pid, &runFunc{fn: fn})
+	await(t, f.done)
 }

@@ -33,7 +33,18 @@ func (r *raftActor) propose(p *actors.Propose) {
 		return
 	}
 	r.waiters[c.ReqID] = p
-	r.scheduleReady()
+	if !r.holdAppends() {
+		r.scheduleReady()
+	}
+}
+
+// holdAppends reports whether new entries had better wait in raft's log for
+// the writer to catch up. A lone voter has nobody to send them to, and the
+// writer already has one batch syncing and the next queued: more appends
+// now would only be more Readys and messages for the same next sync. They go
+// with the Ready that follows the writer's next answer (onLogWritten).
+func (r *raftActor) holdAppends() bool {
+	return r.appendsOut >= maxAppendsOut && r.cfg.Transport == nil
 }
 
 // flushQueued proposes what waited for a leader, now that there is one.

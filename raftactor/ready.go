@@ -1,7 +1,6 @@
 package raftactor
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,93 +10,113 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// runReady drains raft's work in the contract's order. In a lone member the
-// entries persisted by one pass are committed by the Advance that ends it, so
-// the next pass hands them to the tree without waiting for another batch.
+// runReady drains raft's work. With asynchronous storage writes a Ready
+// asks for its writes as messages: the append goes to the log writer, whose
+// answer (logWritten) comes back later as a message of its own, so nothing
+// here waits on the disk. Committed entries arrive only once they are
+// durable here, and go to the tree at once.
 func (r *raftActor) runReady() {
 	for r.live() && r.rn.HasReady() {
 		rd := r.rn.Ready()
-		// 1. Durable first: nothing below may reveal state not on disk.
-		if err := r.persist(&rd); err != nil {
-			if we := (*writeError)(nil); errors.As(err, &we) {
-				r.cannotWrite(we, &rd)
-			} else {
-				r.fail(fmt.Errorf("persist raft ready: %w", err))
+		if hs := rd.HardState; !raft.IsEmptyHardState(hs) {
+			r.hardState, r.term, r.hsHeld = hs, hs.GetTerm(), true
+			// raft's memory view reads its hard state only when a RawNode
+			// is built on it.
+			if err := r.mem.SetHardState(hs); err != nil {
+				r.fail(fmt.Errorf("raft hard state: %w", err))
+				return
 			}
-			return
 		}
-		// 2. Peers.
-		r.sendMessages(rd.Messages)
-		// 3. A snapshot from the leader replaces the tree.
-		if !raft.IsEmptySnap(rd.Snapshot) {
-			r.restored(rd.Snapshot)
+		// Peers, the log writer and the tree, each in raft's order.
+		// The slice is ours once Ready returns: filtered in place.
+		peers := rd.Messages[:0]
+		for _, m := range rd.Messages {
+			switch m.GetTo() {
+			case raft.LocalAppendThread:
+				if len(m.GetResponses()) == 0 && len(m.GetEntries()) == 0 && raft.IsEmptySnap(m.GetSnapshot()) {
+					continue // a hard state nobody waits for: held
+				}
+				r.ctx.Send(r.writer, &appendLog{msg: m, hardState: r.heldHardState()})
+				r.appendsOut++
+			case raft.LocalApplyThread:
+				if !r.apply(m.GetEntries()) {
+					return
+				}
+				r.deliver(m.GetResponses())
+			default:
+				peers = append(peers, m)
+			}
 		}
-		// 4. Committed entries, with their waiters, in one message.
-		if len(rd.CommittedEntries) > 0 && !r.apply(rd.CommittedEntries) {
-			return
+		r.sendMessages(peers)
+		if r.confApplied {
+			r.confApplied = false
+			r.campaignIfAlone()
 		}
-		// 5. Confirmed read indexes.
 		if len(rd.ReadStates) > 0 {
 			r.onReadStates(rd.ReadStates)
 		}
-		// 6. Leadership.
 		if rd.SoftState != nil {
 			r.softStateChanged(rd.SoftState)
 		}
-		// 7. Tell raft this Ready is done, so it may hand out the next.
-		r.rn.Advance(rd)
-		// Work that steps raft again waits until the Ready is acknowledged.
 		if r.lead != 0 && len(r.queued) > 0 {
 			r.flushQueued()
 		}
 		r.askEarly()
-		// 8. Snapshot when enough entries have been applied since the last.
 		r.maybeSnapshot()
 	}
 }
 
-// persist writes the Ready's snapshot, entries and hard state in one bbolt
-// transaction, then shows them to raft's memory view. A hard state whose
-// only change is the commit index is not worth a commit of its own (raft
-// re-learns commit after a restart): it rides along with the next one.
-func (r *raftActor) persist(rd *raft.Ready) error {
-	hsChanged := !raft.IsEmptyHardState(rd.HardState)
-	if hsChanged {
-		r.hardState = rd.HardState
-		r.term = rd.HardState.GetTerm()
+// heldHardState hands over the hard state if the writer has not had it.
+func (r *raftActor) heldHardState() *raftpb.HardState {
+	if !r.hsHeld {
+		return nil
 	}
-	hasSnap := !raft.IsEmptySnap(rd.Snapshot)
-	if rd.MustSync || hasSnap {
-		w := logWrite{entries: rd.Entries}
-		if hasSnap {
-			w.snapshot = rd.Snapshot
-			w.dropEntries = true
-		}
-		if hsChanged || r.hsDirty {
-			w.hardState = r.hardState
-		}
-		if err := r.store.write(&w); err != nil {
-			return &writeError{err}
-		}
-		r.hsDirty = false
-	} else if hsChanged {
-		r.hsDirty = true
+	r.hsHeld = false
+	return r.hardState
+}
+
+// onLogWritten shows raft's memory view what the writer made durable, in the
+// order raft asked, and only then delivers each append's responses: raft may
+// read the entries from storage as soon as it hears they are stable.
+func (r *raftActor) onLogWritten(m *logWritten) {
+	if !r.live() {
+		return
 	}
-	if hasSnap {
-		if err := r.mem.ApplySnapshot(withoutImage(rd.Snapshot)); err != nil {
-			return err
+	r.appendsOut -= len(m.appends)
+	for _, a := range m.appends {
+		if snap := a.GetSnapshot(); snap != nil && !raft.IsEmptySnap(snap) {
+			if err := r.mem.ApplySnapshot(withoutImage(snap)); err != nil {
+				r.fail(fmt.Errorf("raft snapshot: %w", err))
+				return
+			}
+			r.restored(snap)
+		}
+		if err := r.mem.Append(a.GetEntries()); err != nil {
+			r.fail(fmt.Errorf("raft entries: %w", err))
+			return
+		}
+		r.deliver(a.GetResponses())
+	}
+	// At once rather than after the mailbox: what just became durable may
+	// be committed now (a lone voter commits on its own append), and its
+	// writers are waiting.
+	r.runReady()
+}
+
+// deliver steps the responses meant for this member into raft and sends the
+// others to their peers.
+func (r *raftActor) deliver(msgs []*raftpb.Message) {
+	var peers []*raftpb.Message
+	for _, m := range msgs {
+		if m.GetTo() != r.cfg.ID {
+			peers = append(peers, m)
+			continue
+		}
+		if err := r.rn.Step(m); err != nil {
+			r.log.Warn().Err(err).Str("type", m.GetType().String()).Msg("local raft response refused")
 		}
 	}
-	if hsChanged {
-		if err := r.mem.SetHardState(rd.HardState); err != nil {
-			return err
-		}
-	}
-	if err := r.mem.Append(rd.Entries); err != nil {
-		return err
-	}
-	r.durable, _ = r.mem.LastIndex()
-	return nil
+	r.sendMessages(peers)
 }
 
 func (r *raftActor) sendMessages(msgs []*raftpb.Message) {
@@ -195,10 +214,9 @@ func (r *raftActor) applyConfChange(e *raftpb.Entry) error {
 	}
 	cs := r.rn.ApplyConfChange(cc)
 	r.conf.applied(e.GetIndex(), cs)
-	// Membership changes are rare: written at once, on their own.
-	if err := r.store.write(&logWrite{confState: cs}); err != nil {
-		return fmt.Errorf("persist conf state: %w", err)
-	}
+	r.confApplied = true
+	// Membership changes are rare: stored on their own, beside the log.
+	r.ctx.Send(r.writer, &saveConfState{cs: cloneConf(cs)})
 	r.log.Info().Uint64("index", e.GetIndex()).Uints64("voters", cs.GetVoters()).
 		Uints64("learners", cs.GetLearners()).Msg("membership applied")
 	return nil

@@ -20,44 +20,59 @@ func (r *raftActor) maybeSnapshot() {
 	r.ctx.Send(r.cfg.PIDs.Tree, &actors.TakeSnapshot{})
 }
 
-// onSnapshot stores the tree's state at s.Index as the snapshot, durably,
-// then compacts the log behind it, keeping slack for slow followers.
+// onSnapshot hands the tree's state at s.Index to the log writer, to be
+// stored as the snapshot; the log is compacted behind it, keeping slack for
+// slow followers, once it is durable (onSnapshotSaved). A large image is the
+// writer's to wait for, not this actor's.
 func (r *raftActor) onSnapshot(s *actors.Snapshot) {
-	r.snapAsked = false
 	if !r.live() || s.Index <= r.snapIndex {
+		r.snapAsked = false
 		return // stale: a newer snapshot (maybe from the leader) is in place
 	}
 	if s.Index > r.applied {
+		r.snapAsked = false
 		r.log.Error().Uint64("index", s.Index).Uint64("applied", r.applied).Msg("tree snapshot ahead of the log, ignored")
 		return
 	}
-	meta, err := r.mem.CreateSnapshot(s.Index, r.conf.at(s.Index), nil)
-	snap := &raftpb.Snapshot{Metadata: meta.GetMetadata(), Data: s.Data}
+	term, err := r.mem.Term(s.Index)
 	if err != nil {
 		r.fail(fmt.Errorf("create snapshot %d: %w", s.Index, err))
 		return
 	}
+	snap := &raftpb.Snapshot{Data: s.Data, Metadata: &raftpb.SnapshotMetadata{
+		Index: new(s.Index), Term: new(term), ConfState: cloneConf(r.conf.at(s.Index)),
+	}}
 	var compactTo uint64
 	if slack := r.cfg.snapshotSlack(); s.Index > slack {
 		compactTo = s.Index - slack
 	}
-	// The hard state goes along: its commit, written lazily, must not be
-	// found behind the snapshot on the next start.
-	w := logWrite{snapshot: snap, hardState: r.hardState, compactTo: compactTo}
-	if err := r.store.write(&w); err != nil {
-		r.cannotWrite(&writeError{fmt.Errorf("persist snapshot %d: %w", s.Index, err)}, nil)
+	// snapAsked stays set until the writer answers: one snapshot at a time.
+	r.ctx.Send(r.writer, &saveSnapshot{snap: snap, compactTo: compactTo, hardState: r.heldHardState()})
+}
+
+// onSnapshotSaved shows raft the snapshot the writer made durable and
+// compacts raft's view behind it.
+func (r *raftActor) onSnapshotSaved(m *snapshotSaved) {
+	r.snapAsked = false
+	md := m.snap.GetMetadata()
+	index := md.GetIndex()
+	if !r.live() || m.stale || index <= r.snapIndex {
 		return
 	}
-	r.hsDirty = false
-	if compactTo > 0 {
-		if err := r.mem.Compact(compactTo); err != nil && !errors.Is(err, raft.ErrCompacted) {
-			r.fail(fmt.Errorf("compact to %d: %w", compactTo, err))
+	if _, err := r.mem.CreateSnapshot(index, md.GetConfState(), nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+		r.fail(fmt.Errorf("create snapshot %d: %w", index, err))
+		return
+	}
+	if m.compactTo > 0 {
+		if err := r.mem.Compact(m.compactTo); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			r.fail(fmt.Errorf("compact to %d: %w", m.compactTo, err))
 			return
 		}
 	}
-	r.snapIndex = s.Index
-	r.conf.compact(s.Index)
-	r.log.Info().Uint64("index", s.Index).Int("bytes", len(s.Data)).Uint64("compacted_to", compactTo).Msg("snapshot saved")
+	r.snapIndex = index
+	r.conf.compact(index)
+	r.image = nil
+	r.log.Info().Uint64("index", index).Int("bytes", len(m.snap.GetData())).Uint64("compacted_to", m.compactTo).Msg("snapshot saved")
 	// Enough may have been applied meanwhile to warrant the next one.
 	r.maybeSnapshot()
 }
@@ -135,10 +150,13 @@ func cloneConf(cs *raftpb.ConfState) *raftpb.ConfState {
 // raft's memory view keeps a snapshot's metadata only: the image (the whole
 // tree serialized, tens of MiB for a large store) is on disk in bbolt, and
 // raft needs it only to send it to a follower that fell behind the log.
-// Kept in memory it doubled the member's RSS per key.
+// Kept in memory it doubled the member's RSS per key. The file is the log
+// writer's, so the image is read by it, asked for the first time raft wants
+// it; raft is told it is temporarily unavailable meanwhile, and asks again
+// on its next attempt to catch the follower up.
 type imageStorage struct {
 	*raft.MemoryStorage
-	image func() ([]byte, error)
+	image func(index uint64) ([]byte, error)
 }
 
 // Snapshot is raft's snapshot with its image read back from the store.
@@ -147,7 +165,7 @@ func (s imageStorage) Snapshot() (*raftpb.Snapshot, error) {
 	if err != nil || raft.IsEmptySnap(snap) {
 		return snap, err
 	}
-	data, err := s.image()
+	data, err := s.image(snap.GetMetadata().GetIndex())
 	if err != nil {
 		return nil, err
 	}
@@ -158,14 +176,25 @@ func withoutImage(snap *raftpb.Snapshot) *raftpb.Snapshot {
 	return &raftpb.Snapshot{Metadata: snap.GetMetadata()}
 }
 
-// snapshotImage reads the stored snapshot's image (nil when none).
-func (r *raftActor) snapshotImage() ([]byte, error) {
-	if r.store == nil {
-		return nil, errors.New("raft log closed")
+// snapshotImage gives raft the image of the snapshot at index once the
+// writer has read it back, for one use: it is not kept in memory.
+func (r *raftActor) snapshotImage(index uint64) ([]byte, error) {
+	if im := r.image; im != nil && im.index == index {
+		r.image = nil
+		return im.data, nil
 	}
-	st, err := r.store.bolt.load()
-	if err != nil {
-		return nil, err
+	if !r.imageAsked && r.writer != nil {
+		r.imageAsked = true
+		r.ctx.Send(r.writer, &readSnapshot{})
 	}
-	return st.snapshot.GetData(), nil
+	return nil, raft.ErrSnapshotTemporarilyUnavailable
+}
+
+func (r *raftActor) onSnapshotRead(m *snapshotRead) {
+	r.imageAsked = false
+	if m.err != nil {
+		r.log.Warn().Err(m.err).Msg("read snapshot image")
+		return
+	}
+	r.image = m
 }

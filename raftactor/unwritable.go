@@ -19,15 +19,16 @@ import (
 // with unwritableCause, which a client retries on (500, as for a lost
 // leader). The RawNode and the log file are let go, since a failed write may
 // have left raft's view and the file's apart, and every retryEvery the actor
-// tries to come back exactly as a restart would: reopen the files, read them,
-// build a new RawNode from them, replay what the tree already has.
+// tries to come back exactly as a restart would: the log writer, which owns
+// the files, reopens and reads them; the raft actor builds a new RawNode from
+// what it read and replays what the tree already has.
 //
 // After a failed fsync the kernel may have dropped the pages it could not
 // write while still showing them from its cache, so nothing read back is
 // trusted as durable: the WAL is reset (zeros over whatever the failed write
 // may have left after the last synced batch, synced afresh), and raft.db is
 // copied whole into a new file (bbolt's Compact), synced and renamed over the
-// old. An entry found past the last index known durable (r.durable) after
+// old. An entry found past the last index the writer made durable after
 // that is damage, and stops the member.
 
 // unwritableCause is the error's cause for writes refused meanwhile.
@@ -51,43 +52,65 @@ type unwritable struct {
 	since    time.Time
 	ticks    int
 	warnedAt time.Time
-	// failed is the store whose write failed, until its WAL is reset.
-	failed *logStore
+	asked    bool // a reopenLog is out
 }
 
-// cannotWrite lets go of the RawNode and the file after a failed write.
-// The Ready's committed entries were made durable by earlier Readys, so they
-// are still applied; everything else waiting fails.
-func (r *raftActor) cannotWrite(we *writeError, rd *raft.Ready) {
-	r.log.Error().Err(we.err).Uint64("durable", r.durable).Uint64("applied", r.applied).
-		Msg("the raft log cannot be written: serving reads and watches only, writes fail until it can")
-	if rd != nil && raft.IsEmptySnap(rd.Snapshot) && len(rd.CommittedEntries) > 0 {
-		r.apply(rd.CommittedEntries)
+// cannotWrite lets go of the RawNode after the writer reported a failed
+// write. Entries reach the tree only once durable, so everything it was
+// handed stays applied; everything else waiting fails.
+func (r *raftActor) cannotWrite(m *logFailed) {
+	if !r.live() {
+		return
 	}
-	r.unwritable = &unwritable{err: we.err, since: time.Now(), failed: r.store}
+	r.log.Error().Err(m.err).Uint64("durable", m.durable).Uint64("applied", r.applied).
+		Msg("the raft log cannot be written: serving reads and watches only, writes fail until it can")
+	r.unwritable = &unwritable{err: m.err, since: time.Now()}
 	r.failWaiters(actors.EcodeRaftInternal, unwritableCause)
 	r.failReads(unwritableCause)
 	r.letGo()
 }
 
-// letGo drops the RawNode and the store (comeBack resets and closes it);
-// this member leads nothing until it is back.
+// letGo drops the RawNode and raft's view (the writer resets and reopens
+// the files); this member leads nothing until it is back.
 func (r *raftActor) letGo() {
-	r.store, r.rn, r.mem = nil, nil, nil
+	r.rn, r.mem = nil, nil
+	// What a new RawNode needs is read back from the files.
+	r.snapAsked, r.image, r.hsHeld, r.appendsOut = false, nil, false, 0
 	wasLeader := r.isLeader
 	r.lead, r.isLeader = 0, false
 	r.leaderChanged(wasLeader)
 	r.send(r.cfg.PIDs.Wheel, &actors.LeaderChanged{Term: r.term})
 }
 
-// retryWrite runs on every tick while the log cannot be written.
+// retryWrite runs on every tick while the log cannot be written: every
+// retryEvery it asks the writer to reopen the log.
 func (r *raftActor) retryWrite() {
 	u := r.unwritable
+	if u.asked {
+		return
+	}
 	if u.ticks++; time.Duration(u.ticks)*r.cfg.TickInterval < retryEvery {
 		return
 	}
 	u.ticks = 0
-	if err := r.comeBack(); err != nil {
+	u.asked = true
+	r.send(r.writer, &reopenLog{})
+}
+
+// onLogReopened rebuilds raft from what the writer read back, as a restart
+// would; a failure to write means trying again later, anything else that
+// the files are damaged.
+func (r *raftActor) onLogReopened(m *logReopened) {
+	u := r.unwritable
+	if u == nil || r.failed != nil || r.stopped {
+		return
+	}
+	u.asked = false
+	err := m.err
+	if err == nil {
+		err = r.comeBack(m.state)
+	}
+	if err != nil {
 		var we *writeError
 		if !errors.As(err, &we) {
 			r.fail(err)
@@ -101,45 +124,15 @@ func (r *raftActor) retryWrite() {
 	}
 	r.log.Info().Dur("after", time.Since(u.since)).Uint64("applied", r.applied).Msg("the raft log can be written again: writes resume")
 	r.unwritable = nil
-	if singleVoter(r.conf.current(), r.cfg.ID) {
-		if err := r.rn.Campaign(); err != nil {
-			r.log.Warn().Err(err).Msg("campaign")
-		}
-	}
+	r.campaignIfAlone()
 	r.scheduleReady()
 }
 
-// comeBack reopens the log as a restart would. A failure to write is a
-// *writeError (try again later); anything else means the file is damaged.
-func (r *raftActor) comeBack() error {
-	if u := r.unwritable; u.failed != nil {
-		if err := u.failed.reset(); err != nil {
-			return &writeError{err}
-		}
-		u.failed = nil
-	}
-	dir := filepath.Join(r.cfg.DataDir, "member")
-	path := filepath.Join(dir, "raft.db")
-	if _, err := checkBoltFile(path); err != nil {
-		return damaged(err)
-	}
-	if err := rewrite(path); err != nil {
-		return &writeError{err}
-	}
-	store, st, err := openLogStore(dir, r.cfg.WALSegmentSize)
-	if errors.Is(err, errCorruptLog) {
-		return damaged(err)
-	} else if err != nil {
-		return &writeError{err}
-	}
-	if n := len(st.entries); n > 0 && st.entries[n-1].GetIndex() > r.durable {
-		store.close()
-		return damaged(fmt.Errorf("%w: the log holds entry %d past the last one made durable, %d", errCorruptLog, st.entries[n-1].GetIndex(), r.durable))
-	}
+// comeBack builds raft's view and a new RawNode from the log st read back.
+func (r *raftActor) comeBack(st *logState) error {
 	applied, commitTerm := r.applied, r.commitTerm
 	r.mem = raft.NewMemoryStorage()
 	if _, err := r.loadMemory(st); err != nil {
-		store.close()
 		return damaged(err)
 	}
 	r.applied, r.commitTerm = applied, commitTerm
@@ -148,7 +141,6 @@ func (r *raftActor) comeBack() error {
 	if r.hardState.GetCommit() < applied {
 		r.hardState.Commit = new(applied)
 		if err := r.mem.SetHardState(r.hardState); err != nil {
-			store.close()
 			return err
 		}
 	}
@@ -157,14 +149,9 @@ func (r *raftActor) comeBack() error {
 	// only those it has not been handed.
 	rn, err := r.newRawNode(r.snapIndex)
 	if err != nil {
-		store.close()
 		return err
 	}
-	r.store, r.rn = store, rn
-	r.durable, _ = r.mem.LastIndex()
-	if h := r.cfg.hooks; h != nil && h.opened != nil {
-		h.opened(store)
-	}
+	r.rn = rn
 	return nil
 }
 

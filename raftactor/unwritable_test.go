@@ -1,6 +1,7 @@
 package raftactor
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -65,5 +66,52 @@ func TestUnwritableLogServesReadsAndComesBack(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A write that fails while others queue behind a slow sync: what the sync
+// before it made durable is applied and answered, everything behind the
+// failure fails with the unwritable cause, and the member comes back.
+func TestWriteFailureBehindASlowSync(t *testing.T) {
+	sys := newSystem(t)
+	g := newGate()
+	m := startMember(t, sys, Config{ID: 1, DataDir: t.TempDir(), TickInterval: 10 * time.Millisecond,
+		hooks: &testHooks{syncing: g.syncing}})
+	defer m.stop()
+	if got := await(t, m.propose("/a").Done); got.Err != nil {
+		t.Fatal(got.Err)
+	}
+	g.close()
+	slow := m.propose("/slow")
+	await(t, g.entered)
+	var ps []*actors.Propose
+	for i := range 3 {
+		ps = append(ps, m.propose("/behind"+strconv.Itoa(i)))
+	}
+	m.status()
+	m.status() // the appends behind are queued at the writer
+	m.full.Store(true)
+	g.release()
+	s := await(t, slow.Done)
+	if s.Err != nil {
+		t.Fatalf("the write synced before the failure: %v", s.Err)
+	}
+	for _, p := range ps {
+		if got := await(t, p.Done); got.Err == nil || got.Err.Cause != unwritableCause {
+			t.Fatalf("%s queued behind the failed write: %+v", got.Cmd.Path, got.Err)
+		}
+	}
+	m.full.Store(false)
+	var d *actors.Propose
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if d = await(t, m.propose("/d").Done); d.Err == nil {
+			break
+		}
+		if d.Err.Cause != unwritableCause || time.Now().After(deadline) {
+			t.Fatalf("write after room came back: %+v", d.Err)
+		}
+	}
+	if d.RaftIndex <= s.RaftIndex {
+		t.Fatalf("index %d after coming back, not past the acknowledged %d", d.RaftIndex, s.RaftIndex)
 	}
 }
