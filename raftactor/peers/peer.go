@@ -202,6 +202,10 @@ func (p *peer) dialStream(u string) (*stream, error) {
 		return nil, err
 	}
 	p.t.setHeaders(req, p.id)
+	// net/http waits for its body writer before Do returns an error, and
+	// that writer may be blocked reading the pipe: closing the pipe is what
+	// lets a cancel (Stop, a stall, no answer) through.
+	context.AfterFunc(ctx, func() { pr.CloseWithError(errors.New("stream closed")) })
 	// The body never ends, so ResponseHeaderTimeout does not apply: the
 	// receiver answers at once, and this bounds the wait for it.
 	answer := time.AfterFunc(p.t.cfg.DialTimeout+p.t.cfg.WriteTimeout, cancel)
