@@ -358,3 +358,41 @@ func resetLogs(n *node) *syncBuffer {
 	n.logs.mu.Unlock()
 	return n.logs
 }
+
+// A peer that admits the stream and then stops reading: the stream is
+// closed after WriteTimeout, the peer reported, and Send never waits.
+func TestStalledStream(t *testing.T) {
+	hang := make(chan struct{})
+	ln := listenLoopback(t, "127.0.0.1:0")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rc.EnableFullDuplex()
+		w.WriteHeader(http.StatusOK)
+		rc.Flush()
+		<-hang
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		close(hang)
+		srv.Close()
+	})
+	a := newNode(t, 1, func(c *Config) { c.WriteTimeout = 300 * time.Millisecond; c.QueueSize = 64 })
+	if err := a.tr.AddPeer(2, []string{"http://" + ln.Addr().String()}); err != nil {
+		t.Fatal(err)
+	}
+	big := msgApp(1, 2, 1)
+	big.Entries[0].Data = make([]byte, 1<<20)
+	deadline := time.Now().Add(5 * time.Second)
+	for a.logs.count("peer stream down") == 0 {
+		start := time.Now()
+		a.tr.Send([]*raftpb.Message{big})
+		if took := time.Since(start); took > 50*time.Millisecond {
+			t.Fatalf("Send blocked %v", took)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatal("a stalled stream was never closed")
+		}
+	}
+	a.waitUnreachable(t, 2, time.Second)
+}
