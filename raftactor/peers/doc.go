@@ -32,12 +32,17 @@
 //
 // Why not etcd's rafthttp: go.etcd.io/etcd/server/v3/etcdserver/api/rafthttp
 // is shaped for etcdserver. It logs with zap, exports prometheus metrics,
-// keeps its own stats (etcdserver/api/v2stats) and serves its own handlers
-// expecting etcdserver's cluster membership and version checks; importing it
-// brings go.etcd.io/etcd/server/v3 with zap, prometheus client_golang,
-// etcd's pkg, client and api modules (and their gRPC and gogo protobuf
-// dependencies) into a binary that uses none of them. It also speaks the
-// raftpb of raft v3.6 (gogo protobuf values), not v3.7's pointer fields.
+// keeps its own stats (etcdserver/api/v2stats) and serves handlers that
+// expect etcdserver's membership and version checks. Importing it brings
+// go.etcd.io/etcd/server/v3, api/v3, client/pkg/v3 and pkg/v3, zap and
+// multierr, prometheus client_golang/client_model/common/procfs, gogo and
+// golang protobuf, go-semver, go-humanize, xiang90/probing and x/time. A
+// program that starts a transport, mounts its handler and adds a peer was
+// measured (go1.26, linux/amd64): 17.7 MB with rafthttp v3.6.5 (the newest
+// in the module cache), 13.7 MB with this package; stripped, 12.2 MB against
+// 9.4 MB. In the server the difference would be smaller, as protoactor
+// already links prometheus. And it would not build here at all: v3.6.5's
+// gogo-generated code needs raft v3.6's raftpb, not v3.7's pointer fields.
 // What this package keeps from it is the shape: a stream per peer, snapshots
 // apart, bounded buffers, drops rather than waits.
 package peers

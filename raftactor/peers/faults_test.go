@@ -1,0 +1,91 @@
+package peers
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// A malformed frame closes that stream and is logged; a message for another
+// member is dropped; the stream is still usable before the bad frame.
+func TestMalformedInput(t *testing.T) {
+	b := newNode(t, 2)
+	good, _ := appendFrame(nil, msgApp(1, 2, 1), 1<<20)
+	other, _ := appendFrame(nil, msgApp(1, 3, 1), 1<<20)
+	for name, tail := range map[string][]byte{
+		"garbage":   {0, 0, 0, 3, 0xff, 0xff, 0xff},
+		"too large": {0xff, 0xff, 0xff, 0xff},
+		"truncated": good[:len(good)-2],
+	} {
+		body := append(append(append([]byte{}, good...), other...), tail...)
+		req, _ := http.NewRequest(http.MethodPost, b.url()+streamPath, bytes.NewReader(body))
+		req.Header.Set(hdrFrom, "1")
+		req.Header.Set(hdrTo, "2")
+		req.Header.Set(hdrCluster, hexID(testCluster))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		resp.Body.Close()
+		if m := b.recv(t, 2*time.Second); m.GetTo() != 2 {
+			t.Fatalf("%s: delivered %v", name, m)
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for b.logs.count("inbound stream down") < 1 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if name != "truncated" && b.logs.count("malformed") != 1 {
+			t.Errorf("%s: malformed input logged %d times, want once", name, b.logs.count("malformed"))
+		}
+		if b.logs.count("message for another member dropped") != 1 {
+			t.Errorf("%s: misaddressed message not logged", name)
+		}
+		b.logs = resetLogs(b)
+		select {
+		case m := <-b.got:
+			t.Fatalf("%s: delivered %v", name, m)
+		default:
+		}
+	}
+}
+
+// A peer that admits the stream and then stops reading: the stream is
+// closed after WriteTimeout, the peer reported, and Send never waits.
+func TestStalledStream(t *testing.T) {
+	hang := make(chan struct{})
+	ln := listenLoopback(t, "127.0.0.1:0")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rc.EnableFullDuplex()
+		w.WriteHeader(http.StatusOK)
+		rc.Flush()
+		<-hang
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		close(hang)
+		srv.Close()
+	})
+	a := newNode(t, 1, func(c *Config) { c.WriteTimeout = 300 * time.Millisecond; c.QueueSize = 64 })
+	if err := a.tr.AddPeer(2, []string{"http://" + ln.Addr().String()}); err != nil {
+		t.Fatal(err)
+	}
+	big := msgApp(1, 2, 1)
+	big.Entries[0].Data = make([]byte, 1<<20)
+	deadline := time.Now().Add(5 * time.Second)
+	for a.logs.count("peer stream down") == 0 {
+		start := time.Now()
+		a.tr.Send([]*raftpb.Message{big})
+		if took := time.Since(start); took > 50*time.Millisecond {
+			t.Fatalf("Send blocked %v", took)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatal("a stalled stream was never closed")
+		}
+	}
+	a.waitUnreachable(t, 2, time.Second)
+}
