@@ -89,3 +89,36 @@ func TestStalledStream(t *testing.T) {
 	}
 	a.waitUnreachable(t, 2, time.Second)
 }
+
+// A peer listener with short server timeouts (as a member might set) cuts
+// neither an idle stream nor a snapshot whose delivery takes longer.
+func TestServerTimeoutsSparePeers(t *testing.T) {
+	a := newNode(t, 1)
+	b := newNode(t, 2, func(c *Config) {
+		deliver := c.Deliver
+		c.Deliver = func(m *raftpb.Message) {
+			if m.GetType() == raftpb.MsgSnap {
+				time.Sleep(300 * time.Millisecond)
+			}
+			deliver(m)
+		}
+	})
+	b.down()
+	b.srvTimeout = 100 * time.Millisecond
+	b.listen(t, b.addr)
+	connect(t, a, b)
+	for i := uint64(1); i <= 3; i++ {
+		a.tr.Send([]*raftpb.Message{msgApp(1, 2, i)})
+		if m := b.recv(t, 5*time.Second); m.GetEntries()[0].GetIndex() != i {
+			t.Fatalf("got entry %d, want %d", m.GetEntries()[0].GetIndex(), i)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if c := a.logs.count("peer stream up"); c != 1 {
+		t.Errorf("stream came up %d times, want once", c)
+	}
+	a.tr.Send([]*raftpb.Message{msgSnap(1, 2, 4<<20)})
+	if s := a.waitSnapStatus(t, 5*time.Second); s != (snapStatus{2, true}) {
+		t.Fatalf("status %+v", s)
+	}
+}

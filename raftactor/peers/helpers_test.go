@@ -27,6 +27,9 @@ type node struct {
 	unreach chan uint64
 	snaps   chan snapStatus
 	logs    *syncBuffer
+	// srvTimeout is the server's Read and WriteTimeout (0: none), as a
+	// member might set for its client-facing habits.
+	srvTimeout time.Duration
 }
 
 type snapStatus struct {
@@ -91,7 +94,8 @@ func (n *node) listen(tb testing.TB, addr string) {
 	tb.Helper()
 	ln := listenLoopback(tb, addr)
 	n.addr = ln.Addr().String()
-	n.srv = &http.Server{Handler: n.tr.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	n.srv = &http.Server{Handler: n.tr.Handler(), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: n.srvTimeout, WriteTimeout: n.srvTimeout}
 	n.served = make(chan struct{})
 	go func(srv *http.Server, done chan struct{}) {
 		srv.Serve(ln)

@@ -165,7 +165,14 @@ func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in := &inbound{from: from, rc: http.NewResponseController(w)}
+	rc := http.NewResponseController(w)
+	// A snapshot takes as long as its size needs, and the answer comes
+	// after Deliver: the server's timeouts are for ordinary requests. A
+	// stalled sender closes its side (its WriteTimeout); one that vanished
+	// is found by TCP keep-alive. Cleared before register, as in serveStream.
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
+	in := &inbound{from: from, rc: rc}
 	if !t.register(in, false) {
 		http.Error(w, "transport stopped", http.StatusServiceUnavailable)
 		return
