@@ -130,6 +130,26 @@ func connect(tb testing.TB, ns ...*node) {
 	}
 }
 
+// warmUp waits until every stream between ns carries messages, so a burst
+// that follows is not dropped while the streams come up.
+func warmUp(tb testing.TB, ns ...*node) {
+	tb.Helper()
+	for _, s := range ns {
+		for _, r := range ns {
+			if r != s {
+				s.tr.Send([]*raftpb.Message{{Type: new(raftpb.MsgHeartbeat), From: new(s.id), To: new(r.id)}})
+			}
+		}
+	}
+	for _, r := range ns {
+		for range len(ns) - 1 {
+			if m := r.recv(tb, 10*time.Second); m.GetType() != raftpb.MsgHeartbeat {
+				tb.Fatalf("member %x: warm-up got %v", r.id, m)
+			}
+		}
+	}
+}
+
 func msgApp(from, to, index uint64) *raftpb.Message {
 	return &raftpb.Message{
 		Type: new(raftpb.MsgApp), From: new(from), To: new(to), Term: new(uint64(3)),

@@ -16,11 +16,12 @@ import (
 func TestTwoWaysInOrder(t *testing.T) {
 	a, b := newNode(t, 1), newNode(t, 2)
 	connect(t, a, b)
+	warmUp(t, a, b)
 	const n = 5000
 	for i := uint64(1); i <= n; i++ {
 		a.tr.Send([]*raftpb.Message{msgApp(1, 2, i)})
 		b.tr.Send([]*raftpb.Message{msgApp(2, 1, i)})
-		if i%1000 == 0 { // stay well within the queue while the streams come up
+		if i%1000 == 0 { // stay well within the queue
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
@@ -41,6 +42,7 @@ func TestTwoWaysInOrder(t *testing.T) {
 func TestThreeMembers(t *testing.T) {
 	ns := []*node{newNode(t, 1), newNode(t, 2), newNode(t, 3)}
 	connect(t, ns...)
+	warmUp(t, ns...)
 	const n = 2000
 	for i := uint64(1); i <= n; i++ {
 		for _, s := range ns {
