@@ -148,7 +148,8 @@ func (p *peer) streamLoop() {
 }
 
 // pause waits d, dropping what is queued meanwhile: by the time a stream is
-// back those messages are stale, and raft resends what still matters.
+// back those messages are stale, and raft resends what still matters. New
+// URLs end the pause: they may well be why the old ones failed.
 func (p *peer) pause(d time.Duration) bool {
 	tm := time.NewTimer(d)
 	defer tm.Stop()
@@ -158,6 +159,8 @@ func (p *peer) pause(d time.Duration) bool {
 			return false
 		case <-tm.C:
 			return true
+		case <-p.redial:
+			return true
 		case <-p.queue:
 			p.dropped.Add(1)
 		}
@@ -166,6 +169,10 @@ func (p *peer) pause(d time.Duration) bool {
 
 // connect tries the peer's URLs in turn, the last one that worked first.
 func (p *peer) connect() (*stream, string, error) {
+	select {
+	case <-p.redial: // the URLs loaded below are the new ones
+	default:
+	}
 	urls := *p.urls.Load()
 	var err error
 	for i := range urls {

@@ -221,6 +221,26 @@ func TestURLsInTurnAndUpdate(t *testing.T) {
 	if err := a.tr.UpdatePeer(2, []string{dead, b.url()}); err != nil {
 		t.Fatal(err)
 	}
+	sendUntilDelivered(t, a, b)
+	// A change while the stream is up redials, and the stream carries on.
+	if err := a.tr.UpdatePeer(2, []string{b.url(), dead}); err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); a.logs.count("peer stream up") < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("no new stream after the URLs changed")
+		}
+	}
+	if a.logs.count("redialing: URLs changed") != 1 {
+		t.Error("no redial logged")
+	}
+	sendUntilDelivered(t, a, b)
+}
+
+// sendUntilDelivered sends from a to b until one message arrives.
+func sendUntilDelivered(t *testing.T, a, b *node) {
+	t.Helper()
+	drain(b.got)
 	deadline := time.Now().Add(5 * time.Second)
 	for i := uint64(1); ; i++ {
 		a.tr.Send([]*raftpb.Message{msgApp(1, 2, i)})
@@ -230,7 +250,7 @@ func TestURLsInTurnAndUpdate(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("nothing arrived through the second URL")
+			t.Fatal("nothing arrived")
 		}
 	}
 }
