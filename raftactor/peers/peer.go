@@ -115,7 +115,7 @@ func (p *peer) streamLoop() {
 			p.unreachable()
 			if !down {
 				down = true
-				p.log.Warn().Err(err).Msg("peer stream down: cannot connect")
+				p.log.Info().Err(err).Msg("peer stream down: cannot connect")
 			} else if e := p.log.Debug(); e.Enabled() {
 				e.Err(err).Dur("backoff", backoff).Msg("peer redial failed")
 			}
@@ -139,7 +139,7 @@ func (p *peer) streamLoop() {
 		}
 		down = true
 		p.unreachable()
-		p.log.Warn().Err(err).Msg("peer stream down")
+		p.log.Info().Err(err).Msg("peer stream down")
 		if !p.pause(backoff) {
 			return
 		}
