@@ -55,22 +55,9 @@ func TestMalformedInput(t *testing.T) {
 // A peer that admits the stream and then stops reading: the stream is
 // closed after WriteTimeout, the peer reported, and Send never waits.
 func TestStalledStream(t *testing.T) {
-	hang := make(chan struct{})
-	ln := listenLoopback(t, "127.0.0.1:0")
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		rc.EnableFullDuplex()
-		w.WriteHeader(http.StatusOK)
-		rc.Flush()
-		<-hang
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		close(hang)
-		srv.Close()
-	})
+	url := hangingPeer(t)
 	a := newNode(t, 1, func(c *Config) { c.WriteTimeout = 300 * time.Millisecond; c.QueueSize = 64 })
-	if err := a.tr.AddPeer(2, []string{"http://" + ln.Addr().String()}); err != nil {
+	if err := a.tr.AddPeer(2, []string{url}); err != nil {
 		t.Fatal(err)
 	}
 	big := msgApp(1, 2, 1)
@@ -121,4 +108,52 @@ func TestServerTimeoutsSparePeers(t *testing.T) {
 	if s := a.waitSnapStatus(t, 5*time.Second); s != (snapStatus{2, true}) {
 		t.Fatalf("status %+v", s)
 	}
+}
+
+// hangingPeer admits streams and then never reads them: a member whose
+// process hangs. It returns the peer URL.
+func hangingPeer(t *testing.T) string {
+	hang := make(chan struct{})
+	ln := listenLoopback(t, "127.0.0.1:0")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rc.EnableFullDuplex()
+		w.WriteHeader(http.StatusOK)
+		rc.Flush()
+		<-hang
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		close(hang)
+		srv.Close()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// A hung peer holds up nobody else: a healthy one keeps getting its
+// messages, in order, while the hung one's queue overflows.
+func TestHungPeerHoldsUpNobody(t *testing.T) {
+	a, b := newNode(t, 1, func(c *Config) { c.QueueSize = 256 }), newNode(t, 2)
+	connect(t, a, b)
+	if err := a.tr.AddPeer(3, []string{hangingPeer(t)}); err != nil {
+		t.Fatal(err)
+	}
+	warmUp(t, a, b)
+	big := msgApp(1, 3, 1)
+	big.Entries[0].Data = make([]byte, 256<<10)
+	const n = 2000
+	start := time.Now()
+	for i := uint64(1); i <= n; i++ {
+		a.tr.Send([]*raftpb.Message{big, msgApp(1, 2, i)})
+		if m := b.recv(t, 2*time.Second); m.GetEntries()[0].GetIndex() != i {
+			t.Fatalf("got entry %d, want %d", m.GetEntries()[0].GetIndex(), i)
+		}
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("%d round trips beside a hung peer took %v", n, took)
+	}
+	if (*a.tr.peers.Load())[3].dropped.Load() == 0 {
+		t.Error("the hung peer's queue never overflowed")
+	}
+	a.waitUnreachable(t, 3, 5*time.Second)
 }
