@@ -1,0 +1,318 @@
+package peers
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+const (
+	streamPath   = "/raft/stream"
+	snapshotPath = "/raft/snapshot"
+	hdrFrom      = "X-Raft-From"
+	hdrTo        = "X-Raft-To"
+	hdrCluster   = "X-Raft-Cluster"
+	streamBuffer = 32 << 10 // the size net/http copies a request body in
+)
+
+var errRedial = errors.New("peer URLs changed")
+
+// peer is the sending side towards one member: a bounded queue drained by
+// one stream goroutine, and a snapshot slot drained by another.
+type peer struct {
+	t      *Transport
+	id     uint64
+	log    zerolog.Logger
+	urls   atomic.Pointer[[]string]
+	queue  chan *raftpb.Message
+	snaps  chan *raftpb.Message // one snapshot at a time
+	redial chan struct{}        // UpdatePeer changed the URLs
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	lastUnreachable atomic.Int64 // sinceEpoch of the last report
+	dropped         atomic.Uint64
+	overflowing     atomic.Bool // a full queue was logged; cleared once drained
+	next            int         // the URL to try first (the last that worked); stream goroutine only
+}
+
+func newPeer(t *Transport, id uint64, urls []string) *peer {
+	p := &peer{
+		t:      t,
+		id:     id,
+		log:    t.log.With().Str("peer", hexID(id)).Logger(),
+		queue:  make(chan *raftpb.Message, t.cfg.QueueSize),
+		snaps:  make(chan *raftpb.Message, 1),
+		redial: make(chan struct{}, 1),
+	}
+	p.urls.Store(&urls)
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return p
+}
+
+func (p *peer) start() {
+	p.wg.Add(2)
+	go p.streamLoop()
+	go p.snapLoop()
+}
+
+func (p *peer) stop() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// unreachable tells raft, at most once per UnreachableEvery.
+func (p *peer) unreachable() {
+	now := p.t.sinceEpoch()
+	last := p.lastUnreachable.Load()
+	if last != 0 && now-last < int64(p.t.cfg.UnreachableEvery) {
+		return
+	}
+	if p.lastUnreachable.CompareAndSwap(last, now) {
+		p.t.cfg.Unreachable(p.id)
+	}
+}
+
+// overflow: the queue is full (the peer is slow or down); the message is
+// dropped. Logged once until the queue drains again.
+func (p *peer) overflow() {
+	p.dropped.Add(1)
+	if !p.overflowing.Load() && p.overflowing.CompareAndSwap(false, true) {
+		p.log.Warn().Int("queue", cap(p.queue)).Msg("peer queue full; dropping messages")
+	}
+	p.unreachable()
+}
+
+// drained is called by the stream when the queue is empty.
+func (p *peer) drained() {
+	if p.overflowing.Load() && p.overflowing.CompareAndSwap(true, false) {
+		p.log.Info().Uint64("dropped_total", p.dropped.Load()).Msg("peer queue drained")
+	}
+}
+
+// streamLoop keeps one stream to the peer up, redialing with exponential
+// backoff. Up and down are logged once per episode.
+func (p *peer) streamLoop() {
+	defer p.wg.Done()
+	backoff := p.t.cfg.BackoffMin
+	down := false // a failure was logged and no stream has worked since
+	for !ctxStopped(p.ctx) {
+		s, u, err := p.connect()
+		if err != nil {
+			if ctxStopped(p.ctx) {
+				return
+			}
+			p.unreachable()
+			if !down {
+				down = true
+				p.log.Info().Err(err).Msg("peer stream down: cannot connect")
+			} else if e := p.log.Debug(); e.Enabled() {
+				e.Err(err).Dur("backoff", backoff).Msg("peer redial failed")
+			}
+			if !p.pause(backoff) {
+				return
+			}
+			backoff = min(2*backoff, p.t.cfg.BackoffMax)
+			continue
+		}
+		down = false
+		backoff = p.t.cfg.BackoffMin
+		p.log.Info().Str("url", u).Msg("peer stream up")
+		err = s.pump(p)
+		s.close()
+		if ctxStopped(p.ctx) {
+			return
+		}
+		if errors.Is(err, errRedial) {
+			p.log.Info().Msg("peer stream redialing: URLs changed")
+			continue
+		}
+		down = true
+		p.unreachable()
+		p.log.Info().Err(err).Msg("peer stream down")
+		if !p.pause(backoff) {
+			return
+		}
+		backoff = min(2*backoff, p.t.cfg.BackoffMax)
+	}
+}
+
+// pause waits d, dropping what is queued meanwhile: by the time a stream is
+// back those messages are stale, and raft resends what still matters. New
+// URLs end the pause: they may well be why the old ones failed.
+func (p *peer) pause(d time.Duration) bool {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return false
+		case <-tm.C:
+			return true
+		case <-p.redial:
+			return true
+		case <-p.queue:
+			p.dropped.Add(1)
+		}
+	}
+}
+
+// connect tries the peer's URLs in turn, the last one that worked first.
+func (p *peer) connect() (*stream, string, error) {
+	select {
+	case <-p.redial: // the URLs loaded below are the new ones
+	default:
+	}
+	urls := *p.urls.Load()
+	var err error
+	for i := range urls {
+		k := (p.next + i) % len(urls)
+		var s *stream
+		if s, err = p.dialStream(urls[k]); err == nil {
+			p.next = k
+			return s, urls[k], nil
+		}
+		if ctxStopped(p.ctx) {
+			break
+		}
+	}
+	return nil, "", err
+}
+
+// stream is one outbound stream: an HTTP/1.1 POST whose body is fed through
+// a pipe for as long as the connection lives.
+type stream struct {
+	cancel context.CancelFunc // closes the connection
+	pw     *io.PipeWriter
+	body   io.ReadCloser
+	done   chan struct{} // the response body ended: the peer closed the stream
+	stall  *time.Timer   // cancels when a write makes no progress
+	d      time.Duration
+}
+
+func (p *peer) dialStream(u string) (*stream, error) {
+	ctx, cancel := context.WithCancel(p.ctx)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+streamPath, pr)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	p.t.setHeaders(req, p.id)
+	// net/http waits for its body writer before Do returns an error, and
+	// that writer may be blocked reading the pipe: closing the pipe is what
+	// lets a cancel (Stop, a stall, no answer) through.
+	context.AfterFunc(ctx, func() { pr.CloseWithError(errors.New("stream closed")) })
+	// The body never ends, so ResponseHeaderTimeout does not apply: the
+	// receiver answers at once, and this bounds the wait for it.
+	answer := time.AfterFunc(p.t.cfg.DialTimeout+p.t.cfg.WriteTimeout, cancel)
+	resp, err := p.t.client.Do(req)
+	answer.Stop()
+	if err != nil {
+		cancel()
+		pw.Close()
+		return nil, fmt.Errorf("%s: %w", u, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg := readReason(resp.Body)
+		cancel()
+		pw.Close()
+		return nil, fmt.Errorf("%s refused the stream: %s: %s", u, resp.Status, msg)
+	}
+	s := &stream{cancel: cancel, pw: pw, body: resp.Body, done: make(chan struct{}), d: p.t.cfg.WriteTimeout}
+	s.stall = time.AfterFunc(time.Hour, cancel)
+	s.stall.Stop()
+	// The receiver never writes after its answer; reading tells when it
+	// goes away even while nothing is being sent.
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		io.Copy(io.Discard, resp.Body)
+		close(s.done)
+	}()
+	return s, nil
+}
+
+// Write hands bytes to net/http, which writes them to the connection before
+// taking more; a write that takes longer than the stall timeout means the
+// peer or the network is stuck, and the connection is closed.
+func (s *stream) Write(b []byte) (int, error) {
+	s.stall.Reset(s.d)
+	n, err := s.pw.Write(b)
+	s.stall.Stop()
+	return n, err
+}
+
+func (s *stream) close() {
+	s.stall.Stop()
+	s.cancel()
+	s.pw.CloseWithError(errors.New("stream closed"))
+	s.body.Close()
+	<-s.done
+}
+
+// pump writes queued messages as frames until the stream fails or the peer
+// stops. It takes all that is queued before flushing, so a burst leaves in
+// few writes and a lone message leaves at once.
+func (s *stream) pump(p *peer) error {
+	bw := bufio.NewWriterSize(s, streamBuffer)
+	buf := make([]byte, 0, 4<<10)
+	limit := p.t.cfg.MaxFrame
+	for {
+		var m *raftpb.Message
+		select {
+		case m = <-p.queue:
+		case <-s.done:
+			return errors.New("peer closed the stream")
+		case <-p.redial:
+			return errRedial
+		case <-p.ctx.Done():
+			return p.ctx.Err()
+		}
+		for m != nil {
+			var err error
+			if buf, err = appendFrame(buf[:0], m, limit); err != nil {
+				// Not the peer's fault: drop it, keep the stream.
+				p.log.Error().Err(err).Stringer("type", m.GetType()).Msg("message not sendable; dropped")
+			} else if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+			if cap(buf) > 1<<20 {
+				buf = make([]byte, 0, 4<<10)
+			}
+			select {
+			case m = <-p.queue:
+			default:
+				m = nil
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		p.drained()
+	}
+}
+
+func (t *Transport) setHeaders(req *http.Request, to uint64) {
+	req.Header.Set(hdrFrom, t.hexID)
+	req.Header.Set(hdrTo, hexID(to))
+	req.Header.Set(hdrCluster, hexID(t.cfg.ClusterID))
+	req.Header.Set("Content-Type", "application/octet-stream")
+}
+
+// readReason is the start of a refusal's body, for the log.
+func readReason(r io.ReadCloser) string {
+	defer r.Close()
+	b, _ := io.ReadAll(io.LimitReader(r, 512))
+	return string(b)
+}
