@@ -101,6 +101,12 @@ func (r *raftActor) Receive(ctx actor.Context) {
 		}
 	case *Inbound:
 		r.onInbound(m)
+	case *PeerUnreachable:
+		if r.live() {
+			r.rn.ReportUnreachable(m.ID)
+		}
+	case *SnapshotSent:
+		r.onSnapshotSent(m)
 	case *logWritten:
 		r.onLogWritten(m)
 	case *logFailed:
@@ -257,6 +263,18 @@ func (r *raftActor) onInbound(m *Inbound) {
 		r.log.Debug().Err(err).Str("from", actors.HexID(m.Msg.GetFrom())).Str("type", m.Msg.GetType().String()).Msg("inbound raft message dropped")
 		return
 	}
+	r.scheduleReady()
+}
+
+func (r *raftActor) onSnapshotSent(m *SnapshotSent) {
+	if !r.live() {
+		return
+	}
+	status := raft.SnapshotFinish
+	if !m.OK {
+		status = raft.SnapshotFailure
+	}
+	r.rn.ReportSnapshot(m.ID, status)
 	r.scheduleReady()
 }
 

@@ -47,6 +47,19 @@ type Inbound struct {
 	Msg *raftpb.Message
 }
 
+// PeerUnreachable (transport → raftactor): a message to the peer could not
+// be sent; raft probes it again instead of streaming appends into the void.
+type PeerUnreachable struct {
+	ID uint64
+}
+
+// SnapshotSent (transport → raftactor): a snapshot to the peer was delivered
+// (OK) or was not; raft resumes appending to it either way.
+type SnapshotSent struct {
+	ID uint64
+	OK bool
+}
+
 // testHooks let tests look inside a running actor.
 type testHooks struct {
 	opened   func(*logStore) // the log files are open (by the raft actor, or by the writer on coming back)

@@ -42,9 +42,9 @@ func (r *raftActor) onRead(m *actors.Read) {
 			return
 		}
 		r.reads.early = append(r.reads.early, m)
-	case !r.isLeader:
-		r.replyReadErr(m, "etcdserver: not leader")
 	default:
+		// A follower's ReadIndex goes to its leader, which confirms its
+		// leadership and answers with its commit index.
 		r.askIndex(m)
 	}
 }
@@ -57,9 +57,10 @@ func (r *raftActor) askIndex(m *actors.Read) {
 	r.scheduleReady()
 }
 
-// askEarly issues the reads that waited for this term's first commit.
+// askEarly issues the reads that waited for a leader, or for this term's
+// first commit on the leader.
 func (r *raftActor) askEarly() {
-	if len(r.reads.early) == 0 || !r.isLeader || r.commitTerm != r.term {
+	if len(r.reads.early) == 0 || r.lead == 0 || (r.isLeader && r.commitTerm != r.term) {
 		return
 	}
 	early := r.reads.early
@@ -106,19 +107,15 @@ func (r *raftActor) releaseReads() {
 // leaderChanged settles the reads a change of leadership affects: raft drops
 // the leadership checks in flight when a leader steps down, and reads held
 // for a leader cannot be served once another member leads.
-func (r *raftActor) leaderChanged(wasLeader bool) {
+func (r *raftActor) leaderChanged() {
 	q := &r.reads
-	if wasLeader && !r.isLeader {
+	if !r.isLeader {
+		// A leader that stepped down drops its checks in flight, and a
+		// follower's questions to its old leader go unanswered.
 		for id, m := range q.asked {
 			delete(q.asked, id)
 			r.replyReadErr(m, "etcdserver: leader changed")
 		}
-	}
-	if r.lead != 0 && !r.isLeader {
-		for _, m := range q.early {
-			r.replyReadErr(m, "etcdserver: not leader")
-		}
-		q.early = nil
 	}
 }
 

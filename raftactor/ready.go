@@ -223,14 +223,13 @@ func (r *raftActor) applyConfChange(e *raftpb.Entry) error {
 }
 
 func (r *raftActor) softStateChanged(ss *raft.SoftState) {
-	wasLeader := r.isLeader
 	leadChanged := ss.Lead != r.lead
 	r.lead = ss.Lead
 	r.isLeader = ss.RaftState == raft.StateLeader
 	if leadChanged && ss.Lead != 0 {
 		r.leaderSince = time.Now().UnixNano()
 	}
-	r.leaderChanged(wasLeader)
+	r.leaderChanged()
 	r.log.Info().Str("lead", actors.HexID(ss.Lead)).Uint64("term", r.term).
 		Str("state", ss.RaftState.String()).Msg("raft state changed")
 	r.send(r.cfg.PIDs.Wheel, &actors.LeaderChanged{IsLeader: r.isLeader, Lead: ss.Lead, Term: r.term})

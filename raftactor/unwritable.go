@@ -76,9 +76,8 @@ func (r *raftActor) letGo() {
 	r.rn, r.mem = nil, nil
 	// What a new RawNode needs is read back from the files.
 	r.snapAsked, r.image, r.hsHeld, r.appendsOut = false, nil, false, 0
-	wasLeader := r.isLeader
 	r.lead, r.isLeader = 0, false
-	r.leaderChanged(wasLeader)
+	r.leaderChanged()
 	r.send(r.cfg.PIDs.Wheel, &actors.LeaderChanged{Term: r.term})
 }
 
