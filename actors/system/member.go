@@ -26,6 +26,7 @@ type Member struct {
 	pids     actors.PIDs
 	front    *httpfront.Server
 	lns      []net.Listener
+	peers    *peerSide // nil for a member alone
 	failed   chan error
 	stopOnce sync.Once
 	idle     chan struct{} // closed on Stop: ends the heap trimmer
@@ -48,10 +49,19 @@ func Start(cfg Config) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
+	var peerLns []net.Listener
+	if len(peers) > 1 {
+		if peerLns, err = listen(cfg.ListenPeerURLs); err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+			return nil, err
+		}
+	}
 	ok := false
 	defer func() {
 		if !ok {
-			for _, ln := range lns {
+			for _, ln := range append(lns, peerLns...) {
 				ln.Close()
 			}
 		}
@@ -110,6 +120,16 @@ func Start(cfg Config) (*Member, error) {
 		actor.WithDeadLetterRequestLogging(false),
 	)
 	m.pids = actors.LocalPIDs(m.sys)
+	var transport raftactor.Transport
+	if len(peers) > 1 {
+		// Up before raft, which sends as soon as it runs; what peers send
+		// before the raft actor exists is lost, and raft sends it again.
+		if m.peers, err = startPeers(cfg.Log, peerLns, self, clusterID, members, m.sys.Root, m.pids.Raft); err != nil {
+			m.sys.Shutdown()
+			return nil, err
+		}
+		transport = m.peers.transport
+	}
 	guard := &stopMember{fail: m.fail}
 	spawn := func(name string, props *actor.Props) error {
 		_, err := m.sys.Root.SpawnNamed(props.Configure(actor.WithGuardian(guard)), name)
@@ -142,11 +162,13 @@ func Start(cfg Config) (*Member, error) {
 			Log:            cfg.Log,
 			Fail:           m.fail,
 			VerifyFile:     cfg.VerifyFile,
+			Transport:      transport,
 		})},
 	}
 	for _, s := range steps {
 		if err := spawn(s.name, s.props); err != nil {
 			m.sys.Shutdown()
+			m.peers.stop()
 			return nil, err
 		}
 	}
@@ -249,6 +271,7 @@ func (m *Member) Stop() {
 				m.log.Warn().Err(err).Str("actor", pid.Id).Msg("stop")
 			}
 		}
+		m.peers.stop()
 		m.sys.Shutdown()
 	})
 }
