@@ -44,19 +44,7 @@ func TestUnwritableLogServesReadsAndComesBack(t *testing.T) {
 		t.Fatalf("an unwritable member still leads: %+v", st)
 	}
 
-	m.full.Store(false)
-	var d *actors.Propose
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if d = await(t, m.propose("/d").Done); d.Err == nil {
-			break
-		}
-		if d.Err.Cause != unwritableCause || time.Now().After(deadline) {
-			t.Fatalf("write after room came back: %+v", d.Err)
-		}
-	}
-	if d.RaftIndex <= a.RaftIndex {
-		t.Fatalf("index %d after coming back, not past the acknowledged %d", d.RaftIndex, a.RaftIndex)
-	}
+	m.comesBack(t, a.RaftIndex)
 	m.syncTree()
 	for len(m.out) > 0 {
 		if cm, ok := (<-m.out).(*actors.Committed); ok {
@@ -101,6 +89,13 @@ func TestWriteFailureBehindASlowSync(t *testing.T) {
 			t.Fatalf("%s queued behind the failed write: %+v", got.Cmd.Path, got.Err)
 		}
 	}
+	m.comesBack(t, s.RaftIndex)
+}
+
+// comesBack gives the disk its room back and waits, boundedly, for a write
+// to be taken again, past the last index acknowledged before the failure.
+func (m *member) comesBack(t *testing.T, acked uint64) {
+	t.Helper()
 	m.full.Store(false)
 	var d *actors.Propose
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -111,7 +106,7 @@ func TestWriteFailureBehindASlowSync(t *testing.T) {
 			t.Fatalf("write after room came back: %+v", d.Err)
 		}
 	}
-	if d.RaftIndex <= s.RaftIndex {
-		t.Fatalf("index %d after coming back, not past the acknowledged %d", d.RaftIndex, s.RaftIndex)
+	if d.RaftIndex <= acked {
+		t.Fatalf("index %d after coming back, not past the acknowledged %d", d.RaftIndex, acked)
 	}
 }
