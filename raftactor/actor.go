@@ -52,7 +52,8 @@ type raftActor struct {
 	waiters map[uint64]*actors.Propose // proposed, keyed by Cmd.ReqID
 	queued  []*actors.Propose          // waiting for a leader
 
-	reads readQueue
+	reads    readQueue
+	noLeader leaderWatch
 
 	applied     uint64 // last index handed to the tree
 	commitTerm  uint64 // term of the last entry handed to the tree
@@ -98,6 +99,7 @@ func (r *raftActor) Receive(ctx actor.Context) {
 			if r.rn.HasReady() {
 				r.scheduleReady()
 			}
+			r.watchLeader()
 		}
 	case *Inbound:
 		r.onInbound(m)
@@ -264,6 +266,22 @@ func (r *raftActor) onInbound(m *Inbound) {
 		return
 	}
 	r.scheduleReady()
+}
+
+// watchLeader warns, boundedly, when the member has had no leader for a few
+// election timeouts: most often a quorum of its cluster is out of reach.
+func (r *raftActor) watchLeader() {
+	grace := 3 * time.Duration(r.cfg.ElectionTicks) * r.cfg.TickInterval
+	if r.noLeader.check(time.Now(), r.lead != 0, grace) {
+		voters := r.conf.current().GetVoters()
+		hex := make([]string, len(voters))
+		for i, v := range voters {
+			hex[i] = actors.HexID(v)
+		}
+		r.log.Warn().Uint64("term", r.term).Strs("voters", hex).
+			Dur("since", time.Since(r.noLeader.since)).
+			Msg("no leader: this member cannot reach a quorum of its cluster (are the others up, and is --initial-cluster the same on each?)")
+	}
 }
 
 func (r *raftActor) onSnapshotSent(m *SnapshotSent) {

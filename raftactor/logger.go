@@ -24,14 +24,18 @@ func (g raftLogger) Debugf(f string, v ...any) {
 	}
 }
 
+// raft's own info lines go out at debug: they narrate every step of every
+// election (five lines a second for a member that cannot reach a quorum),
+// and the raft actor logs what an operator needs itself, once per change
+// (state and leader, membership, a quorum out of reach).
 func (g raftLogger) Info(v ...any) {
-	if e := g.l.Info(); e.Enabled() {
+	if e := g.l.Debug(); e.Enabled() {
 		e.Msg(fmt.Sprint(v...))
 	}
 }
 
 func (g raftLogger) Infof(f string, v ...any) {
-	if e := g.l.Info(); e.Enabled() {
+	if e := g.l.Debug(); e.Enabled() {
 		e.Msg(fmt.Sprintf(f, v...))
 	}
 }

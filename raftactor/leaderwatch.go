@@ -1,0 +1,32 @@
+package raftactor
+
+import "time"
+
+// noLeaderWarnEvery is how often a member that still has no leader says so
+// again, after the first time.
+const noLeaderWarnEvery = 30 * time.Second
+
+// leaderWatch decides when a member without a leader warns: once it has been
+// without one for a few election timeouts (an election takes one or two),
+// and then at a slow, bounded rate, never once per election attempt.
+type leaderWatch struct {
+	since  time.Time // when the member last lost (or never had) a leader
+	warned time.Time // when it last warned
+}
+
+// check is called on every tick; it reports whether to warn now.
+func (w *leaderWatch) check(now time.Time, hasLeader bool, after time.Duration) bool {
+	if hasLeader {
+		*w = leaderWatch{}
+		return false
+	}
+	if w.since.IsZero() {
+		w.since = now
+		return false
+	}
+	if now.Sub(w.since) < after || !w.warned.IsZero() && now.Sub(w.warned) < noLeaderWarnEvery {
+		return false
+	}
+	w.warned = now
+	return true
+}
