@@ -36,8 +36,10 @@ var (
 var errCorruptLog = errors.New("raft log: corrupt")
 
 // boltLog is the durable raft log. One goroutine at a time writes it (the
-// log writer's, once the member runs); updates is read by tests from other
-// goroutines, hence atomic.
+// log writer's, once the member runs), but for the tree's snapshots, which
+// a goroutine of their own stores with writeSnapshotIfNewer: bbolt
+// serializes the transactions, and that path touches no scratch below.
+// updates is read by tests from other goroutines, hence atomic.
 type boltLog struct {
 	db *bolt.DB
 
@@ -180,18 +182,7 @@ func (l *boltLog) write(w *logWrite) error {
 		ents.FillPercent = 1.0
 		meta := tx.Bucket(bucketMeta)
 		if w.snapshot != nil {
-			md, err := sealedProto(keySnapMeta, w.snapshot.GetMetadata())
-			if err != nil {
-				return err
-			}
-			snap := tx.Bucket(bucketSnap)
-			if err := snap.Put(keySnapMeta, md); err != nil {
-				return err
-			}
-			if err := snap.Put(keySnapData, w.snapshot.GetData()); err != nil {
-				return err
-			}
-			if err := snap.Put(keySnapSum, snapSum(w.snapshot.GetData())); err != nil {
+			if err := putSnapshot(tx, w.snapshot); err != nil {
 				return err
 			}
 		}
@@ -288,4 +279,40 @@ func deleteFrom(b *bolt.Bucket, lo, hi uint64) error {
 		}
 	}
 	return nil
+}
+
+// writeSnapshotIfNewer stores snap unless raft.db already holds one at its
+// index or past it, in one transaction; it reports whether it stored it. It
+// runs off the log writer's goroutine (bbolt serializes its writers), so a
+// leader's newer snapshot stored meanwhile must win over this one.
+func (l *boltLog) writeSnapshotIfNewer(snap *raftpb.Snapshot) (stored bool, err error) {
+	err = l.db.Update(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketSnap).Get(keySnapMeta); v != nil {
+			md := &raftpb.SnapshotMetadata{}
+			if err := unsealProto(keySnapMeta, v, "snapshot metadata", md); err != nil {
+				return err
+			}
+			if md.GetIndex() >= snap.GetMetadata().GetIndex() {
+				return nil
+			}
+		}
+		stored = true
+		return putSnapshot(tx, snap)
+	})
+	return stored && err == nil, err
+}
+
+func putSnapshot(tx *bolt.Tx, s *raftpb.Snapshot) error {
+	md, err := sealedProto(keySnapMeta, s.GetMetadata())
+	if err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketSnap)
+	if err := b.Put(keySnapMeta, md); err != nil {
+		return err
+	}
+	if err := b.Put(keySnapData, s.GetData()); err != nil {
+		return err
+	}
+	return b.Put(keySnapSum, snapSum(s.GetData()))
 }

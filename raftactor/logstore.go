@@ -150,10 +150,8 @@ func (s *logStore) write(w *logWrite) error {
 // before the WAL marks the snapshot); the entries and hard state only into
 // the WAL's buffer, so that many stages share one fdatasync.
 func (s *logStore) stage(w *logWrite) error {
-	if s.fault != nil {
-		if err := s.fault(); err != nil {
-			return err
-		}
+	if err := s.checkFault(); err != nil {
+		return err
 	}
 	if w.snapshot != nil || w.confState != nil {
 		if err := s.bolt.write(&logWrite{snapshot: w.snapshot, confState: w.confState}); err != nil {
@@ -166,6 +164,21 @@ func (s *logStore) stage(w *logWrite) error {
 	s.wal.Append(w.hardState, w.entries)
 	s.compactTo = max(s.compactTo, w.compactTo)
 	return nil
+}
+
+// checkFault is the tests' stand-in for a full disk.
+func (s *logStore) checkFault() error {
+	if s.fault != nil {
+		return s.fault()
+	}
+	return nil
+}
+
+// markSnapshot records in the WAL a snapshot raft.db already holds, and the
+// release of the segments behind compactTo after the next sync.
+func (s *logStore) markSnapshot(sn *raftpb.Snapshot, compactTo uint64) {
+	s.wal.MarkSnapshot(sn.GetMetadata().GetIndex(), sn.GetMetadata().GetTerm(), false)
+	s.compactTo = max(s.compactTo, compactTo)
 }
 
 // sync makes everything staged durable with one write and one fdatasync of

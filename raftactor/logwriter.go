@@ -86,6 +86,8 @@ func (w *logWriter) Receive(ctx actor.Context) {
 		w.flush(ctx, false)
 	case *saveSnapshot:
 		w.onSaveSnapshot(ctx, m)
+	case *snapshotStored:
+		w.onSnapshotStored(ctx, m)
 	case *saveConfState:
 		if w.store != nil {
 			if err := w.store.stage(&logWrite{confState: m.cs}); err != nil {
@@ -177,6 +179,11 @@ func (w *logWriter) flush(ctx actor.Context, force bool) {
 
 // onSaveSnapshot stores the tree's snapshot in bbolt, marks it in the WAL
 // with everything staged, and releases the WAL behind it.
+// onSaveSnapshot stores the tree's snapshot in raft.db on a goroutine of
+// its own: a snapshot of a big tree is tens of megabytes, and while bbolt
+// writes and syncs it the WAL must go on taking batches (the raft actor
+// sends one snapshot at a time). Only once it is stored does the WAL mark
+// it, in onSnapshotStored, so a crash in between leaves the log whole.
 func (w *logWriter) onSaveSnapshot(ctx actor.Context, m *saveSnapshot) {
 	if w.store == nil {
 		return
@@ -187,12 +194,42 @@ func (w *logWriter) onSaveSnapshot(ctx actor.Context, m *saveSnapshot) {
 		ctx.Send(w.raft, &snapshotSaved{snap: m.snap, compactTo: m.compactTo, stale: true})
 		return
 	}
-	if m.hardState != nil {
-		w.hardState = m.hardState
-	}
-	if err := w.store.stage(&logWrite{snapshot: m.snap, compactTo: m.compactTo}); err != nil {
+	if err := w.store.checkFault(); err != nil {
 		w.failWrite(ctx, fmt.Errorf("persist snapshot %d: %w", index, err))
 		return
+	}
+	store, self, root := w.store, ctx.Self(), ctx.ActorSystem().Root
+	go func() {
+		stored, err := store.bolt.writeSnapshotIfNewer(m.snap)
+		root.Send(self, &snapshotStored{save: m, store: store, stored: stored, err: err})
+	}()
+}
+
+// snapshotStored (the saving goroutine → writer): raft.db holds the
+// snapshot, or a newer one (stored false), or the write failed.
+type snapshotStored struct {
+	save   *saveSnapshot
+	store  *logStore // the store it was written to
+	stored bool
+	err    error
+}
+
+func (w *logWriter) onSnapshotStored(ctx actor.Context, m *snapshotStored) {
+	if w.store == nil || w.store != m.store {
+		return // the log failed meanwhile and is being reopened: raft asks again
+	}
+	s, index := m.save, m.save.snap.GetMetadata().GetIndex()
+	if m.err != nil {
+		w.failWrite(ctx, fmt.Errorf("persist snapshot %d: %w", index, m.err))
+		return
+	}
+	if !m.stored || index <= w.snapIndex {
+		ctx.Send(w.raft, &snapshotSaved{snap: s.snap, compactTo: s.compactTo, stale: true})
+		return
+	}
+	w.store.markSnapshot(s.snap, s.compactTo)
+	if s.hardState != nil {
+		w.hardState = s.hardState
 	}
 	w.snapIndex = index
 	// The hard state goes along: its commit, written lazily, must not be
@@ -200,7 +237,7 @@ func (w *logWriter) onSaveSnapshot(ctx actor.Context, m *saveSnapshot) {
 	w.hsDirty = w.hardState != nil
 	w.flush(ctx, true)
 	if w.store != nil {
-		ctx.Send(w.raft, &snapshotSaved{snap: m.snap, compactTo: m.compactTo})
+		ctx.Send(w.raft, &snapshotSaved{snap: s.snap, compactTo: s.compactTo})
 	}
 }
 
