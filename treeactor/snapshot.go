@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -88,6 +89,11 @@ func (f *Frozen) Bytes() []byte {
 	c := cursor{root: f.view.pages}
 	for c.seek(func(string) bool { return false }); c.valid(); c.next() {
 		b = appendSnapNode(b, c.node())
+		// Serializing a big tree takes a core for tens of milliseconds;
+		// requests share it (see yieldEvery).
+		if c.rendered++; c.rendered%yieldEvery == 0 {
+			runtime.Gosched()
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(f.events)))
 	for _, e := range f.events {
