@@ -78,13 +78,10 @@ func (a *treeActor) Receive(ctx actor.Context) {
 // read looks the key up and counts the get; the asker renders the body from
 // the view, so the tree goes on applying meanwhile.
 func (a *treeActor) read(r *actors.Read) {
-	switch {
-	case a.failed != nil:
+	if a.failed != nil {
 		r.Err = a.refusal()
-	default:
-		if r.Found, r.Err = a.store.Find(r.Path); r.Err == nil {
-			r.View = a.store.View()
-		}
+	} else if r.Found, r.Err = a.store.Find(r.Path); r.Err == nil {
+		r.View = a.store.View()
 	}
 	r.EtcdIndex = a.store.Index()
 	r.RaftIndex, r.RaftTerm = a.applied, a.term
@@ -206,8 +203,19 @@ func (a *treeActor) snapshot(ctx actor.Context) {
 	if raft == nil {
 		return
 	}
-	f, index, log, root := a.store.Freeze(), a.applied, a.deps.Log, ctx.ActorSystem().Root
+	f, index, log, root, fail := a.store.Freeze(), a.applied, a.deps.Log, ctx.ActorSystem().Root, a.deps.Fail
 	go func() {
+		defer func() {
+			// Out of the actor's reach: a panic here stops the member
+			// with its reason, rather than the process without one.
+			if p := recover(); p != nil {
+				err := fmt.Errorf("treeactor: panic serializing the snapshot at raft index %d: %v", index, p)
+				log.Error().Err(err).Msg("tree snapshot failed")
+				if fail != nil {
+					fail(err)
+				}
+			}
+		}()
 		data := f.Bytes()
 		log.Info().Uint64("raftIndex", index).Int("bytes", len(data)).Msg("tree snapshot")
 		root.Send(raft, &actors.Snapshot{Index: index, Data: data})
