@@ -273,12 +273,7 @@ func (r *raftActor) onInbound(m *Inbound) {
 func (r *raftActor) watchLeader() {
 	grace := 3 * time.Duration(r.cfg.ElectionTicks) * r.cfg.TickInterval
 	if r.noLeader.check(time.Now(), r.lead != 0, grace) {
-		voters := r.conf.current().GetVoters()
-		hex := make([]string, len(voters))
-		for i, v := range voters {
-			hex[i] = actors.HexID(v)
-		}
-		r.log.Warn().Uint64("term", r.term).Strs("voters", hex).
+		r.log.Warn().Uint64("term", r.term).Strs("voters", actors.HexIDs(r.conf.current().GetVoters())).
 			Dur("since", time.Since(r.noLeader.since)).
 			Msg("no leader: this member cannot reach a quorum of its cluster (are the others up, and is --initial-cluster the same on each?)")
 	}

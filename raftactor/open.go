@@ -66,7 +66,7 @@ func (r *raftActor) open() error {
 	r.send(r.cfg.PIDs.Tree, restore)
 	r.log.Info().Str("id", actors.HexID(r.cfg.ID)).Bool("fresh", fresh).Uint64("snapshot", r.snapIndex).
 		Uint64("term", r.term).Uint64("commit", r.hardState.GetCommit()).
-		Int("entries", len(st.entries)).Uints64("voters", st.confState.GetVoters()).Msg("raft log loaded")
+		Int("entries", len(st.entries)).Strs("voters", actors.HexIDs(st.confState.GetVoters())).Msg("raft log loaded")
 	return nil
 }
 

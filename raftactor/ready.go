@@ -217,8 +217,8 @@ func (r *raftActor) applyConfChange(e *raftpb.Entry) error {
 	r.confApplied = true
 	// Membership changes are rare: stored on their own, beside the log.
 	r.ctx.Send(r.writer, &saveConfState{cs: cloneConf(cs)})
-	r.log.Info().Uint64("index", e.GetIndex()).Uints64("voters", cs.GetVoters()).
-		Uints64("learners", cs.GetLearners()).Msg("membership applied")
+	r.log.Info().Uint64("index", e.GetIndex()).Strs("voters", actors.HexIDs(cs.GetVoters())).
+		Strs("learners", actors.HexIDs(cs.GetLearners())).Msg("membership applied")
 	return nil
 }
 
