@@ -177,8 +177,6 @@ func (w *logWriter) flush(ctx actor.Context, force bool) {
 	}
 }
 
-// onSaveSnapshot stores the tree's snapshot in bbolt, marks it in the WAL
-// with everything staged, and releases the WAL behind it.
 // onSaveSnapshot stores the tree's snapshot in raft.db on a goroutine of
 // its own: a snapshot of a big tree is tens of megabytes, and while bbolt
 // writes and syncs it the WAL must go on taking batches (the raft actor

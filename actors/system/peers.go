@@ -20,8 +20,7 @@ import (
 // member alone has none.
 type peerSide struct {
 	transport *peers.Transport
-	lns       []net.Listener
-	srv       *http.Server
+	srv       *http.Server // serves the peer listeners; Close closes them
 }
 
 // startPeers makes the transport to every other member and serves the peer
@@ -46,7 +45,7 @@ func startPeers(log zerolog.Logger, lns []net.Listener, self httpfront.Member, c
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/raft/", t.Handler())
-	p := &peerSide{transport: t, lns: lns, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	p := &peerSide{transport: t, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
 	for _, ln := range lns {
 		go func() {
 			if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
