@@ -235,7 +235,8 @@ func (t *ptree) split(p *page, atEnd bool) *page {
 	return r
 }
 
-// del removes the node at key, if there is one.
+// del removes the node at key, if there is one. It looks first, so that a
+// key that is not there copies no frozen page on the way down.
 func (t *ptree) del(key string) bool {
 	if t.get(key) == nil {
 		return false
