@@ -57,6 +57,13 @@ func (t *Transport) admit(w http.ResponseWriter, r *http.Request) (uint64, bool)
 		http.Error(w, fmt.Sprintf("cluster id mismatch: member %x is in cluster %x, the request is for cluster %x", t.cfg.ID, t.cfg.ClusterID, cid), http.StatusPreconditionFailed)
 		return 0, false
 	}
+	t.mu.Lock()
+	removed := t.removed[from]
+	t.mu.Unlock()
+	if removed {
+		http.Error(w, "the member has been permanently removed from the cluster", http.StatusGone)
+		return 0, false
+	}
 	if to != t.cfg.ID {
 		http.Error(w, fmt.Sprintf("member id mismatch: this is member %x, the request is for %x", t.cfg.ID, to), http.StatusPreconditionFailed)
 		return 0, false

@@ -42,8 +42,9 @@ type peer struct {
 
 	lastUnreachable atomic.Int64 // sinceEpoch of the last report
 	dropped         atomic.Uint64
-	overflowing     atomic.Bool // a full queue was logged; cleared once drained
-	next            int         // the URL to try first (the last that worked); stream goroutine only
+	overflowing     atomic.Bool  // a full queue was logged; cleared once drained
+	next            int          // the URL to try first (the last that worked); stream goroutine only
+	upSince         atomic.Int64 // unix ns the stream came up; 0 while it is down
 }
 
 func newPeer(t *Transport, id uint64, urls []string) *peer {
@@ -128,7 +129,9 @@ func (p *peer) streamLoop() {
 		down = false
 		backoff = p.t.cfg.BackoffMin
 		p.log.Info().Str("url", u).Msg("peer stream up")
+		p.upSince.Store(time.Now().UnixNano())
 		err = s.pump(p)
+		p.upSince.Store(0)
 		s.close()
 		if ctxStopped(p.ctx) {
 			return
@@ -227,6 +230,9 @@ func (p *peer) dialStream(u string) (*stream, error) {
 		msg := readReason(resp.Body)
 		cancel()
 		pw.Close()
+		if resp.StatusCode == http.StatusGone {
+			p.t.cfg.Removed()
+		}
 		return nil, fmt.Errorf("%s refused the stream: %s: %s", u, resp.Status, msg)
 	}
 	s := &stream{cancel: cancel, pw: pw, body: resp.Body, done: make(chan struct{}), d: p.t.cfg.WriteTimeout}

@@ -35,6 +35,11 @@ type Config struct {
 	// SnapshotStatus: a MsgSnap was acknowledged by its receiver (ok) or
 	// could not be delivered (raft's ReportSnapshot).
 	SnapshotStatus func(id uint64, ok bool)
+	// Removed: a peer refused this member's stream because the cluster
+	// removed it (410 Gone, the answer to a sender RemovePeer was called
+	// for). The member learns of its own removal so even when it missed the
+	// entry that removed it.
+	Removed func()
 
 	QueueSize        int           // messages waiting per peer (4096)
 	DialTimeout      time.Duration // connect and get the stream's answer (1s)
@@ -76,6 +81,9 @@ func (c Config) withDefaults() Config {
 	if c.SnapshotStatus == nil {
 		c.SnapshotStatus = func(uint64, bool) {}
 	}
+	if c.Removed == nil {
+		c.Removed = func() {}
+	}
 	return c
 }
 
@@ -97,6 +105,7 @@ type Transport struct {
 	inAll   map[*inbound]struct{} // every running handler, ended by Stop
 	inFrom  map[uint64]*inbound   // the current inbound stream per sender
 	refused map[uint64]bool       // senders whose wrong cluster id was logged
+	removed map[uint64]bool       // peers removed from the cluster: refused with 410
 	inWG    sync.WaitGroup        // running handlers
 }
 
@@ -110,6 +119,7 @@ func New(cfg Config) *Transport {
 		inAll:   map[*inbound]struct{}{},
 		inFrom:  map[uint64]*inbound{},
 		refused: map[uint64]bool{},
+		removed: map[uint64]bool{},
 	}
 	t.log = cfg.Log.With().Str("member", t.hexID).Logger()
 	// One connection per request, never pooled: a stream lives as long as
@@ -210,6 +220,19 @@ func (t *Transport) UpdatePeer(id uint64, urls []string) error {
 	return nil
 }
 
+// ActiveSince is when the stream to the peer came up; the zero time while
+// it is down or the peer is unknown (etcd's rafthttp ActiveSince).
+func (t *Transport) ActiveSince(id uint64) time.Time {
+	p := (*t.peers.Load())[id]
+	if p == nil {
+		return time.Time{}
+	}
+	if ns := p.upSince.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
 // RemovePeer stops a peer's goroutines and closes its connections, its
 // inbound stream included; it returns once they are gone (promptly: every
 // wait in them also watches the peer's context). Queued messages are dropped.
@@ -218,6 +241,7 @@ func (t *Transport) RemovePeer(id uint64) {
 	old := *t.peers.Load()
 	p := old[id]
 	if p == nil {
+		t.removed[id] = true
 		t.mu.Unlock()
 		return
 	}
@@ -231,6 +255,7 @@ func (t *Transport) RemovePeer(id uint64) {
 	if in := t.inFrom[id]; in != nil {
 		in.cancel()
 	}
+	t.removed[id] = true
 	t.mu.Unlock()
 	p.stop()
 	p.log.Info().Msg("peer removed")
