@@ -18,6 +18,11 @@ const (
 	OpCAD    Op = 6 // DELETE with prevValue and/or prevIndex
 	OpExpire Op = 7 // leader's sweep: expire every deadline at or before Now
 	opLimit  Op = 8
+	// OpPublish tags a member's published name and client URLs: the raft
+	// actor applies it to the membership and the tree never decodes it. It
+	// is opLimit, so DecodeCommand refuses it, and so does a build that
+	// predates it.
+	OpPublish Op = 8
 )
 
 // Command is a write as it is replicated: everything the tree needs to apply

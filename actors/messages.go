@@ -123,7 +123,10 @@ type Reset struct {
 // TakeSnapshot (raftactor → treeactor) asks for the tree's state after
 // everything handed to it so far. The tree answers by sending a *Snapshot to
 // the raft actor's PID (the raft actor never blocks on a reply).
-type TakeSnapshot struct{}
+// Prefix goes in front of the image (the raft actor's own part of it).
+type TakeSnapshot struct {
+	Prefix []byte
+}
 
 // Snapshot (treeactor → raftactor) is the tree serialized at raft index Index.
 type Snapshot struct {
@@ -170,6 +173,9 @@ type Status struct {
 	StartTime            int64 // unix nanoseconds the member started
 	RecvAppendRequestCnt uint64
 	SendAppendRequestCnt uint64
+	// The membership as applied here, sorted by id, shared: never change it.
+	Members []Member
+	Removed []uint64
 }
 
 // LeaderChanged (raftactor → ttlwheel) reports a change of leader

@@ -2,10 +2,12 @@ package httpfront
 
 import (
 	"bufio"
+	"cmp"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,7 +78,7 @@ func (f *fake) Receive(ctx actor.Context) {
 	case *actors.Unwatch:
 		c := *m
 		f.log.add(&c)
-	case *actors.StatusAsk, *actors.StoreStatsAsk, *actors.WatcherCountAsk:
+	case *actors.StatusAsk, *actors.StoreStatsAsk, *actors.WatcherCountAsk, *actors.MemberChange:
 		f.log.add(m)
 	default:
 		return
@@ -110,6 +112,7 @@ type harness struct {
 	silentRaft      bool
 	silentHub       bool
 	membersOverride []Member
+	onMemberChange  func(*actors.MemberChange) // nil: every change is done as asked
 	requestTimeout  time.Duration
 	watchMaxWait    time.Duration
 	maxBody         int
@@ -162,16 +165,20 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		return h.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return f }))
 	}
 	h.pids = actors.PIDs{Tree: spawn(h.treeF), Raft: spawn(h.raftF), Hub: spawn(h.hubF)}
-	members := h.membersOverride
-	if members == nil {
-		members = []Member{testSelf}
+	if h.status.Members == nil {
+		members := h.membersOverride
+		if members == nil {
+			members = []Member{testSelf}
+		}
+		members = slices.Clone(members)
+		slices.SortFunc(members, func(a, b Member) int { return cmp.Compare(a.ID, b.ID) })
+		h.status.Members = members
 	}
 	h.srv = New(Config{
 		PIDs:           h.pids,
 		Root:           h.sys.Root,
 		Log:            zerolog.Nop(),
 		Self:           testSelf,
-		Members:        members,
 		ClusterID:      testClusterID,
 		MaxBodyBytes:   h.maxBody,
 		RequestTimeout: h.requestTimeout,
@@ -241,6 +248,11 @@ func (h *harness) answerRaft(ctx actor.Context, m any) {
 		ctx.Send(h.pids.Tree, m)
 	case *actors.StatusAsk:
 		m.Status = h.status
+		m.Done <- m
+	case *actors.MemberChange:
+		if h.onMemberChange != nil {
+			h.onMemberChange(m)
+		}
 		m.Done <- m
 	}
 }

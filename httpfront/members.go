@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,14 +15,10 @@ import (
 	"github.com/etcdv2/server/actors"
 )
 
-// errNoChange is the answer to every membership change for now: the raft
-// actor cannot change the configuration yet.
-const errNoChange = "membership change not supported yet"
-
-// serveMembers is etcd's membersHandler: the listing and the leader are
-// served; a change that would change nothing (an update to the same peer
-// URLs) succeeds; duplicates and unknown ids get etcd's errors; anything else
-// is refused.
+// serveMembers is etcd's membersHandler over the membership the raft actor
+// has applied: the listing and the leader are read from its status; a change
+// is asked of it, checked there against that membership (etcd's 404, 409 and
+// 410) and answered once applied here.
 func (s *Server) serveMembers(ctx *fasthttp.RequestCtx, rq *request, m method) {
 	switch m {
 	case mGET, mPOST, mDELETE, mPUT:
@@ -37,12 +32,17 @@ func (s *Server) serveMembers(ctx *fasthttp.RequestCtx, rq *request, m method) {
 	case mGET:
 		switch sub {
 		case "":
+			st := s.status()
+			if st == nil {
+				messageError(ctx, fasthttp.StatusInternalServerError, "Internal Server Error")
+				return
+			}
 			b := append(make([]byte, 0, 256), `{"members":[`...)
-			for i := range s.members {
+			for i := range st.Members {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendMember(b, &s.members[i])
+				b = appendMember(b, &st.Members[i])
 			}
 			ctx.SetContentType(appJSON)
 			ctx.SetBody(append(b, "]}\n"...))
@@ -56,23 +56,21 @@ func (s *Server) serveMembers(ctx *fasthttp.RequestCtx, rq *request, m method) {
 		if !ok {
 			return
 		}
-		if s.peerURLTaken(urls, 0) {
-			messageError(ctx, fasthttp.StatusConflict, "membership: peerURL exists")
-			return
+		if mb, ok := s.changeMembers(ctx, actors.MemberAdd, Member{PeerURLs: urls}); ok {
+			ctx.SetStatusCode(fasthttp.StatusCreated)
+			ctx.SetContentType(appJSON)
+			ctx.SetBody(append(appendMember(nil, &mb), '\n'))
 		}
-		messageError(ctx, fasthttp.StatusInternalServerError, errNoChange)
 	case mDELETE:
-		mb, id, ok := s.memberOf(ctx, sub)
+		id, ok := memberID(ctx, sub)
 		if !ok {
 			return
 		}
-		if mb == nil {
-			messageError(ctx, fasthttp.StatusNotFound, "No such member: "+strconv.FormatUint(id, 16))
-			return
+		if _, ok := s.changeMembers(ctx, actors.MemberRemove, Member{ID: id}); ok {
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
 		}
-		messageError(ctx, fasthttp.StatusInternalServerError, errNoChange)
 	case mPUT:
-		mb, id, ok := s.memberOf(ctx, sub)
+		id, ok := memberID(ctx, sub)
 		if !ok {
 			return
 		}
@@ -80,17 +78,28 @@ func (s *Server) serveMembers(ctx *fasthttp.RequestCtx, rq *request, m method) {
 		if !ok {
 			return
 		}
-		switch {
-		case mb == nil:
-			messageError(ctx, fasthttp.StatusNotFound, "No such member: "+strconv.FormatUint(id, 16))
-		case s.peerURLTaken(urls, id):
-			messageError(ctx, fasthttp.StatusConflict, "membership: peerURL exists")
-		case sameURLs(urls, mb.PeerURLs):
+		if _, ok := s.changeMembers(ctx, actors.MemberUpdate, Member{ID: id, PeerURLs: urls}); ok {
 			ctx.SetStatusCode(fasthttp.StatusNoContent)
-		default:
-			messageError(ctx, fasthttp.StatusInternalServerError, errNoChange)
 		}
 	}
+}
+
+// changeMembers asks the raft actor for a change and waits for it to be
+// applied here; a refusal or a timeout is answered as etcd does.
+func (s *Server) changeMembers(ctx *fasthttp.RequestCtx, kind actors.MemberChangeKind, mb Member) (Member, bool) {
+	c := &actors.MemberChange{Kind: kind, Member: mb, Done: make(chan *actors.MemberChange, 1)}
+	t := getTimer(s.timeout)
+	ok := s.send(s.pids.Raft, c) && await(c.Done, t)
+	putTimer(t)
+	switch {
+	case !ok:
+		messageError(ctx, fasthttp.StatusInternalServerError, "Internal Server Error")
+		return mb, false
+	case c.Status != 0:
+		messageError(ctx, c.Status, c.Message)
+		return mb, false
+	}
+	return c.Member, true
 }
 
 func (s *Server) serveMembersLeader(ctx *fasthttp.RequestCtx) {
@@ -99,10 +108,10 @@ func (s *Server) serveMembersLeader(ctx *fasthttp.RequestCtx) {
 		messageError(ctx, fasthttp.StatusServiceUnavailable, "During election")
 		return
 	}
-	for i := range s.members {
-		if s.members[i].ID == st.Lead {
+	for i := range st.Members {
+		if st.Members[i].ID == st.Lead {
 			ctx.SetContentType(appJSON)
-			ctx.SetBody(append(appendMember(nil, &s.members[i]), '\n'))
+			ctx.SetBody(append(appendMember(nil, &st.Members[i]), '\n'))
 			return
 		}
 	}
@@ -134,24 +143,19 @@ func appendStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
-// memberOf is etcd's getID: the id after /v2/members/ in hex; nothing there
-// is 405, an unparsable id 404. It returns the member, nil if unknown.
-func (s *Server) memberOf(ctx *fasthttp.RequestCtx, sub string) (*Member, uint64, bool) {
+// memberID is etcd's getID: the id after /v2/members/ in hex; nothing there
+// is 405, an unparsable id 404.
+func memberID(ctx *fasthttp.RequestCtx, sub string) (uint64, bool) {
 	if sub == "" {
 		httpError(ctx, fasthttp.StatusMethodNotAllowed, "Method Not Allowed")
-		return nil, 0, false
+		return 0, false
 	}
 	id, err := strconv.ParseUint(sub, 16, 64)
 	if err != nil {
 		messageError(ctx, fasthttp.StatusNotFound, "No such member: "+sub)
-		return nil, 0, false
+		return 0, false
 	}
-	for i := range s.members {
-		if s.members[i].ID == id {
-			return &s.members[i], id, true
-		}
-	}
-	return nil, id, true
+	return id, true
 }
 
 // peerURLsOf is etcd's unmarshalRequest of a member request: JSON only, the
@@ -209,34 +213,4 @@ func newURLs(strs []string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// peerURLTaken reports whether a member other than except already has one of
-// urls.
-func (s *Server) peerURLTaken(urls []string, except uint64) bool {
-	for _, mb := range s.members {
-		if mb.ID == except {
-			continue
-		}
-		for _, u := range mb.PeerURLs {
-			if slices.Contains(urls, u) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func sameURLs(a, b []string) bool {
-	for _, u := range a {
-		if !slices.Contains(b, u) {
-			return false
-		}
-	}
-	for _, u := range b {
-		if !slices.Contains(a, u) {
-			return false
-		}
-	}
-	return true
 }

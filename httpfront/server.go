@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,20 +33,14 @@ const (
 )
 
 // Member is one member of the cluster as /v2/members shows it.
-type Member struct {
-	ID         uint64
-	Name       string
-	PeerURLs   []string
-	ClientURLs []string
-}
+type Member = actors.Member
 
 // Config is what the front needs from the member.
 type Config struct {
 	PIDs           actors.PIDs // Raft: Propose, quorum Read, StatusAsk; Tree: Read, StoreStatsAsk; Hub: Watch, Unwatch, WatcherCountAsk
 	Root           *actor.RootContext
 	Log            zerolog.Logger
-	Self           Member   // this member
-	Members        []Member // the whole cluster, Self included
+	Self           Member // this member
 	ClusterID      uint64
 	MaxBodyBytes   int           // largest request body; 0: DefaultMaxBodyBytes
 	RequestTimeout time.Duration // longest wait for an actor's answer; 0: DefaultRequestTimeout
@@ -59,18 +51,16 @@ type Config struct {
 
 // Server is the HTTP front end of one member.
 type Server struct {
-	root     *actor.RootContext
-	pids     actors.PIDs
-	log      zerolog.Logger
-	now      func() int64
-	timeout  time.Duration
-	maxWait  time.Duration
-	pprof    bool
-	maxBody  int
-	self     Member
-	members  []Member // sorted by id, as etcd lists them
-	cluster  []byte   // cluster id in lowercase hex
-	machines []byte   // every client URL, sorted, joined by ", "
+	root    *actor.RootContext
+	pids    actors.PIDs
+	log     zerolog.Logger
+	now     func() int64
+	timeout time.Duration
+	maxWait time.Duration
+	pprof   bool
+	maxBody int
+	self    Member
+	cluster []byte // cluster id in lowercase hex
 
 	srv     *fasthttp.Server
 	closing chan struct{} // closed by Shutdown: long polls end at once
@@ -117,17 +107,6 @@ func New(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
-	s.members = append([]Member(nil), cfg.Members...)
-	if len(s.members) == 0 {
-		s.members = []Member{cfg.Self}
-	}
-	sort.Slice(s.members, func(i, j int) bool { return s.members[i].ID < s.members[j].ID })
-	var urls []string
-	for _, m := range s.members {
-		urls = append(urls, m.ClientURLs...)
-	}
-	sort.Strings(urls)
-	s.machines = []byte(strings.Join(urls, ", "))
 
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,

@@ -3,6 +3,7 @@ package httpfront
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -30,10 +31,20 @@ func (s *Server) serveMachines(ctx *fasthttp.RequestCtx, m method) {
 		methodNotAllowed(ctx, "GET,HEAD")
 		return
 	}
-	if len(s.machines) > 0 {
+	st := s.status()
+	if st == nil {
+		messageError(ctx, fasthttp.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	var urls []string
+	for _, mb := range st.Members {
+		urls = append(urls, mb.ClientURLs...)
+	}
+	sort.Strings(urls)
+	if len(urls) > 0 {
 		ctx.SetContentType(textPlain)
 	}
-	ctx.SetBody(s.machines)
+	ctx.SetBodyString(strings.Join(urls, ", "))
 }
 
 // status asks the raft actor for its status; nil if it did not answer in
@@ -178,7 +189,7 @@ func (s *Server) serveStatsLeader(ctx *fasthttp.RequestCtx, m method) {
 		return
 	}
 	var ids []string
-	for _, mb := range s.members {
+	for _, mb := range st.Members {
 		if mb.ID != s.self.ID {
 			ids = append(ids, strconv.FormatUint(mb.ID, 16))
 		}

@@ -49,8 +49,14 @@ type raftActor struct {
 	unwritable  *unwritable // set while the log cannot be written
 
 	ids     reqIDs
-	waiters map[uint64]*actors.Propose // proposed, keyed by Cmd.ReqID
-	queued  []*actors.Propose          // waiting for a leader
+	waiters map[uint64]*actors.Propose      // proposed, keyed by Cmd.ReqID
+	changes map[uint64]*actors.MemberChange // proposed, keyed by the context's ReqID
+
+	self        actors.Member       // this member as its flags say (to publish)
+	peerURLs    map[uint64][]string // the peers the transport knows
+	publishedAt int64               // the last time self was published
+	removed     bool                // this member applied its own removal
+	queued      []*actors.Propose   // waiting for a leader
 
 	reads    readQueue
 	noLeader leaderWatch
@@ -59,6 +65,8 @@ type raftActor struct {
 	commitTerm  uint64 // term of the last entry handed to the tree
 	snapIndex   uint64 // index of the latest durable snapshot
 	snapAsked   bool   // a TakeSnapshot is out
+	snapAskedAt uint64 // the index it was asked at
+	treeImage   []byte // the tree's part of the snapshot opened, until the Restore
 	conf        confTrack
 	confApplied bool // a membership change was applied in this Ready
 	lead, term  uint64
@@ -100,6 +108,7 @@ func (r *raftActor) Receive(ctx actor.Context) {
 				r.scheduleReady()
 			}
 			r.watchLeader()
+			r.maybePublish()
 		}
 	case *Inbound:
 		r.onInbound(m)
@@ -109,6 +118,8 @@ func (r *raftActor) Receive(ctx actor.Context) {
 		}
 	case *SnapshotSent:
 		r.onSnapshotSent(m)
+	case *RemovedByPeer:
+		r.selfRemoved("a peer refused this member as removed")
 	case *logWritten:
 		r.onLogWritten(m)
 	case *logFailed:
@@ -132,6 +143,8 @@ func (r *raftActor) Receive(ctx actor.Context) {
 		r.onSnapshot(m)
 	case *actors.StatusAsk:
 		r.onStatus(m)
+	case *actors.MemberChange:
+		r.onMemberChange(m)
 	case *actor.Started:
 		r.start()
 	case *actor.Stopping, *actor.Restarting:
@@ -175,11 +188,16 @@ func (r *raftActor) start() {
 	r.startTime = time.Now().UnixNano()
 	r.ids = newReqIDs(r.cfg.ID, time.Now())
 	r.waiters = make(map[uint64]*actors.Propose)
+	r.changes = make(map[uint64]*actors.MemberChange)
+	r.peerURLs = make(map[uint64][]string)
+	r.self, _ = r.cfg.initial().find(r.cfg.ID)
 	r.reads.init()
 	if err := r.open(); err != nil {
 		r.fail(err)
 		return
 	}
+	// The peers as the snapshot says; the replay below may change them.
+	r.membersChanged()
 	r.ticks = actors.NewAlarm(r.ctx.ActorSystem().Root, r.ctx.Self(), &actors.Tick{})
 	r.ticks.Repeat(r.cfg.TickInterval)
 	// Whatever was committed before the restart goes to the tree now, right
@@ -244,6 +262,8 @@ func (r *raftActor) onStatus(m *actors.StatusAsk) {
 	s.Applied = r.applied
 	s.RecvAppendRequestCnt = r.recvAppends
 	s.SendAppendRequestCnt = r.sendAppends
+	mem := r.conf.members()
+	s.Members, s.Removed = mem.Members, mem.Removed
 	if r.rn != nil {
 		st := r.rn.BasicStatus()
 		s.Lead = st.Lead

@@ -141,7 +141,8 @@ func TestRestartAfterSnapshotAndCompaction(t *testing.T) {
 	}
 	l.close()
 	s := st.snapshot.GetMetadata().GetIndex()
-	if s < 100 || s > last || string(st.snapshot.GetData()) != fmt.Sprintf("snap@%d", s) {
+	_, tree, withMembers, err := splitImage(st.snapshot.GetData())
+	if s < 100 || s > last || err != nil || !withMembers || string(tree) != fmt.Sprintf("snap@%d", s) {
 		t.Fatalf("snapshot at %d with %q", s, st.snapshot.GetData())
 	}
 	if first := st.entries[0].GetIndex(); first != s+1 {

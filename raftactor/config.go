@@ -10,13 +10,27 @@ import (
 
 // Config is what one member's raft actor needs.
 type Config struct {
-	ID             uint64        // this member's id
-	Peers          []uint64      // initial voters including ID (single member: just ID)
-	DataDir        string        // the log lives in DataDir/member/raft.db
-	SnapshotCount  uint64        // applied entries between tree snapshots (default 10000)
-	TickInterval   time.Duration // raft's logical clock (--heartbeat-interval, default 100ms)
-	ElectionTicks  int           // election timeout in ticks (default 10)
-	HeartbeatTicks int           // heartbeat interval in ticks (default 1)
+	ID    uint64   // this member's id
+	Peers []uint64 // initial voters including ID (single member: just ID)
+	// Members are the initial cluster's members (names and peer URLs), this
+	// one with its client URLs: the membership a new cluster starts with,
+	// and what a log of an older build (whose membership had no names) is
+	// completed with. Self's name and client URLs are published through raft
+	// whenever the applied membership says otherwise.
+	Members      []actors.Member
+	ClusterToken string // --initial-cluster-token: part of a new member's id
+	// Join: a new member of a running cluster (--initial-cluster-state
+	// existing): no bootstrap entries; the leader sends the log or a snapshot.
+	Join bool
+	// StrictReconfigCheck refuses a change that would leave fewer members
+	// connected than a quorum of the cluster it makes (etcd's
+	// --strict-reconfig-check).
+	StrictReconfigCheck bool
+	DataDir             string        // the log lives in DataDir/member/raft.db
+	SnapshotCount       uint64        // applied entries between tree snapshots (default 10000)
+	TickInterval        time.Duration // raft's logical clock (--heartbeat-interval, default 100ms)
+	ElectionTicks       int           // election timeout in ticks (default 10)
+	HeartbeatTicks      int           // heartbeat interval in ticks (default 1)
 	// PIDs: Tree gets Restore, Committed, TakeSnapshot and quorum Reads;
 	// Wheel gets LeaderChanged. A nil PID means nobody listens.
 	PIDs      actors.PIDs
@@ -40,6 +54,13 @@ type Config struct {
 // Messages from peers come back to the actor as *Inbound.
 type Transport interface {
 	Send(msgs []*raftpb.Message)
+	// The membership applied changes whom to talk to. Called from the
+	// actor's goroutine; they must not block on the network either.
+	AddPeer(id uint64, urls []string) error
+	UpdatePeer(id uint64, urls []string) error
+	RemovePeer(id uint64)
+	// ActiveSince: since when the peer is connected; zero while it is not.
+	ActiveSince(id uint64) time.Time
 }
 
 // Inbound (transport → raftactor) is a raft message from a peer.
@@ -52,6 +73,10 @@ type Inbound struct {
 type PeerUnreachable struct {
 	ID uint64
 }
+
+// RemovedByPeer (transport → raftactor): a peer says the cluster removed
+// this member, which may have missed the entry itself: it stops.
+type RemovedByPeer struct{}
 
 // SnapshotSent (transport → raftactor): a snapshot to the peer was delivered
 // (OK) or was not; raft resumes appending to it either way.
@@ -83,6 +108,19 @@ const (
 	maxInflightMsgs           = 512
 	maxUncommittedEntriesSize = 128 << 20
 )
+
+// initial is the membership of a new cluster: Members, sorted, without
+// the removed.
+func (c *Config) initial() membership {
+	var m membership
+	for _, mb := range c.Members {
+		m = m.with(mb)
+	}
+	if _, ok := m.find(c.ID); !ok {
+		m = m.with(actors.Member{ID: c.ID})
+	}
+	return m
+}
 
 func (c *Config) withDefaults() Config {
 	d := *c

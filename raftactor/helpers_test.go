@@ -59,7 +59,8 @@ func (f *fakeTree) Receive(ctx actor.Context) {
 		}
 		f.out <- m
 	case *actors.TakeSnapshot:
-		ctx.Send(f.raft, &actors.Snapshot{Index: f.applied, Data: []byte("snap@" + strconv.FormatUint(f.applied, 10))})
+		data := append(m.Prefix, "snap@"+strconv.FormatUint(f.applied, 10)...)
+		ctx.Send(f.raft, &actors.Snapshot{Index: f.applied, Data: data})
 		f.out <- m
 	case *actors.Read:
 		m.RaftIndex = f.applied
@@ -262,3 +263,8 @@ func (c *channelActor) Receive(ctx actor.Context) {
 		c.ch <- m
 	}
 }
+
+func (p *votingPeer) AddPeer(uint64, []string) error    { return nil }
+func (p *votingPeer) UpdatePeer(uint64, []string) error { return nil }
+func (p *votingPeer) RemovePeer(uint64)                 {}
+func (p *votingPeer) ActiveSince(uint64) time.Time      { return time.Time{} }

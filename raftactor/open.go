@@ -49,10 +49,12 @@ func (r *raftActor) open() error {
 		return err
 	}
 	r.rn = rn
-	if fresh {
+	if fresh && !r.cfg.Join {
+		// Each bootstrap entry carries its member, as a runtime add does.
 		peers := make([]raft.Peer, len(r.cfg.Peers))
 		for i, id := range r.cfg.Peers {
-			peers[i] = raft.Peer{ID: id}
+			mb, _ := r.cfg.initial().find(id)
+			peers[i] = raft.Peer{ID: id, Context: encodeContext(memberContext{Member: withoutClientURLs(mb)})}
 		}
 		if err := rn.Bootstrap(peers); err != nil {
 			return err
@@ -61,7 +63,8 @@ func (r *raftActor) open() error {
 	restore := &actors.Restore{Index: r.snapIndex, ServeAt: r.serveAt(st)}
 	if st.snapshot != nil {
 		restore.Term = st.snapshot.GetMetadata().GetTerm()
-		restore.Data = st.snapshot.GetData()
+		restore.Data = r.treeImage
+		r.treeImage = nil
 	}
 	r.send(r.cfg.PIDs.Tree, restore)
 	r.log.Info().Str("id", actors.HexID(r.cfg.ID)).Bool("fresh", fresh).Uint64("snapshot", r.snapIndex).
@@ -143,7 +146,21 @@ func (r *raftActor) loadMemory(st *logState) (fresh bool, err error) {
 			ents = ents[1:]
 		}
 	}
-	r.conf.reset(st.snapshot.GetMetadata().GetConfState())
+	// Without a snapshot the log holds every membership change from the
+	// bootstrap on; a snapshot of an older build holds none.
+	var mem membership
+	if st.snapshot != nil {
+		mem = r.cfg.initial()
+		m, tree, ok, err := splitImage(st.snapshot.GetData())
+		if err != nil {
+			return false, fmt.Errorf("%w: snapshot %d: %w", errCorruptLog, r.snapIndex, err)
+		}
+		if ok {
+			mem = m
+		}
+		r.treeImage = tree
+	}
+	r.conf.reset(st.snapshot.GetMetadata().GetConfState(), mem)
 	if len(ents) > 0 {
 		if ents[0].GetIndex() != last+1 {
 			return false, fmt.Errorf("%w: log starts at %d after snapshot %d", errCorruptLog, ents[0].GetIndex(), last)

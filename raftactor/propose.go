@@ -44,7 +44,7 @@ func (r *raftActor) propose(p *actors.Propose) {
 // now would only be more Readys and messages for the same next sync. They go
 // with the Ready that follows the writer's next answer (onLogWritten).
 func (r *raftActor) holdAppends() bool {
-	return r.appendsOut >= maxAppendsOut && r.cfg.Transport == nil
+	return r.appendsOut >= maxAppendsOut && singleVoter(r.conf.current(), r.cfg.ID)
 }
 
 // flushQueued proposes what waited for a leader, now that there is one.
@@ -81,6 +81,11 @@ func (r *raftActor) failWaiters(code int, cause string) {
 		r.replyErr(p, code, cause)
 	}
 	r.queued = nil
+	for id, m := range r.changes {
+		delete(r.changes, id)
+		m.Status, m.Message = 500, "Internal Server Error"
+		actors.Answer(r.log, m.Done, m)
+	}
 }
 
 func (r *raftActor) deadCause() string {

@@ -7,7 +7,6 @@ import (
 	"github.com/etcdv2/server/actors"
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
-	"google.golang.org/protobuf/proto"
 )
 
 // runReady drains raft's work. With asynchronous storage writes a Ready
@@ -141,7 +140,7 @@ func (r *raftActor) apply(ents []*raftpb.Entry) bool {
 		if e.GetIndex() <= r.applied {
 			// The tree has it (replayed to a new RawNode after the log
 			// could not be written); raft still needs the membership.
-			if e.GetType() != raftpb.EntryNormal {
+			if e.GetType() != raftpb.EntryNormal && r.rn != nil {
 				if bad = r.applyConfChange(e); bad != nil {
 					break
 				}
@@ -153,6 +152,10 @@ func (r *raftActor) apply(ents []*raftpb.Entry) bool {
 		case raftpb.EntryNormal:
 			if len(e.GetData()) == 0 {
 				break // a new leader's empty entry
+			}
+			if isPublish(e.GetData()) {
+				bad = r.applyPublish(e)
+				break
 			}
 			cmd, err := actors.DecodeCommand(e.GetData())
 			if err != nil {
@@ -195,31 +198,6 @@ func (r *raftActor) apply(ents []*raftpb.Entry) bool {
 		return false
 	}
 	return true
-}
-
-func (r *raftActor) applyConfChange(e *raftpb.Entry) error {
-	var cc raftpb.ConfChangeI
-	if e.GetType() == raftpb.EntryConfChange {
-		var c raftpb.ConfChange
-		if err := proto.Unmarshal(e.GetData(), &c); err != nil {
-			return fmt.Errorf("raft entry %d: conf change: %w", e.GetIndex(), err)
-		}
-		cc = &c
-	} else {
-		var c raftpb.ConfChangeV2
-		if err := proto.Unmarshal(e.GetData(), &c); err != nil {
-			return fmt.Errorf("raft entry %d: conf change: %w", e.GetIndex(), err)
-		}
-		cc = &c
-	}
-	cs := r.rn.ApplyConfChange(cc)
-	r.conf.applied(e.GetIndex(), cs)
-	r.confApplied = true
-	// Membership changes are rare: stored on their own, beside the log.
-	r.ctx.Send(r.writer, &saveConfState{cs: cloneConf(cs)})
-	r.log.Info().Uint64("index", e.GetIndex()).Strs("voters", actors.HexIDs(cs.GetVoters())).
-		Strs("learners", actors.HexIDs(cs.GetLearners())).Msg("membership applied")
-	return nil
 }
 
 func (r *raftActor) softStateChanged(ss *raft.SoftState) {

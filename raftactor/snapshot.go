@@ -17,7 +17,9 @@ func (r *raftActor) maybeSnapshot() {
 		return
 	}
 	r.snapAsked = true
-	r.ctx.Send(r.cfg.PIDs.Tree, &actors.TakeSnapshot{})
+	// The tree's image will be of r.applied: so is the membership in front.
+	r.snapAskedAt = r.applied
+	r.ctx.Send(r.cfg.PIDs.Tree, &actors.TakeSnapshot{Prefix: imagePrefix(r.conf.members())})
 }
 
 // onSnapshot hands the tree's state at s.Index to the log writer, to be
@@ -28,6 +30,11 @@ func (r *raftActor) onSnapshot(s *actors.Snapshot) {
 	if !r.live() || s.Index <= r.snapIndex {
 		r.snapAsked = false
 		return // stale: a newer snapshot (maybe from the leader) is in place
+	}
+	if s.Index != r.snapAskedAt {
+		r.snapAsked = false
+		r.log.Error().Uint64("index", s.Index).Uint64("asked", r.snapAskedAt).Msg("tree snapshot of another index than asked, ignored")
+		return
 	}
 	if s.Index > r.applied {
 		r.snapAsked = false
@@ -40,7 +47,7 @@ func (r *raftActor) onSnapshot(s *actors.Snapshot) {
 		return
 	}
 	snap := &raftpb.Snapshot{Data: s.Data, Metadata: &raftpb.SnapshotMetadata{
-		Index: new(s.Index), Term: new(term), ConfState: cloneConf(r.conf.at(s.Index)),
+		Index: new(s.Index), Term: new(term), ConfState: cloneConf(r.conf.at(s.Index).cs),
 	}}
 	var compactTo uint64
 	if slack := r.cfg.snapshotSlack(); s.Index > slack {
@@ -85,54 +92,69 @@ func (r *raftActor) restored(snap *raftpb.Snapshot) {
 	r.applied = md.GetIndex()
 	r.commitTerm = md.GetTerm()
 	r.snapAsked = false
-	r.conf.reset(md.GetConfState())
-	r.send(r.cfg.PIDs.Tree, &actors.Restore{Index: md.GetIndex(), Term: md.GetTerm(), Data: snap.GetData()})
+	mem, tree, ok, err := splitImage(snap.GetData())
+	if err != nil {
+		r.fail(fmt.Errorf("snapshot %d from the leader: %w", md.GetIndex(), err))
+		return
+	}
+	if !ok {
+		mem = r.cfg.initial()
+	}
+	r.conf.reset(md.GetConfState(), mem)
+	r.membersChanged()
+	r.send(r.cfg.PIDs.Tree, &actors.Restore{Index: md.GetIndex(), Term: md.GetTerm(), Data: tree})
 	r.log.Info().Uint64("index", md.GetIndex()).Uint64("term", md.GetTerm()).Msg("snapshot restored from leader")
 	r.releaseReads()
 }
 
-// confTrack remembers the membership as of the last snapshot and each change
-// applied since, so a snapshot taken at index i records the membership of i
-// even if a change was applied after it.
+// confTrack remembers the membership (raft's voters and the members' names
+// and URLs) as of the last snapshot and each change applied since, so a
+// snapshot taken at index i records the membership of i even if a change was
+// applied after it.
 type confTrack struct {
-	base    *raftpb.ConfState
+	base    confAt
 	changes []confAt
 }
 
 type confAt struct {
 	index uint64
 	cs    *raftpb.ConfState
+	mem   membership
 }
 
-func (c *confTrack) reset(cs *raftpb.ConfState) {
-	c.base = raftpb.EnsureConfState(cloneConf(cs))
+func (c *confTrack) reset(cs *raftpb.ConfState, mem membership) {
+	c.base = confAt{cs: raftpb.EnsureConfState(cloneConf(cs)), mem: mem}
 	c.changes = nil
 }
 
-func (c *confTrack) applied(index uint64, cs *raftpb.ConfState) {
-	c.changes = append(c.changes, confAt{index: index, cs: cloneConf(cs)})
+func (c *confTrack) applied(index uint64, cs *raftpb.ConfState, mem membership) {
+	c.changes = append(c.changes, confAt{index: index, cs: cloneConf(cs), mem: mem})
 }
 
-func (c *confTrack) current() *raftpb.ConfState {
+func (c *confTrack) last() *confAt {
 	if n := len(c.changes); n > 0 {
-		return c.changes[n-1].cs
+		return &c.changes[n-1]
 	}
-	return c.base
+	return &c.base
 }
 
-func (c *confTrack) at(index uint64) *raftpb.ConfState {
-	cs := c.base
-	for _, ch := range c.changes {
-		if ch.index > index {
+func (c *confTrack) current() *raftpb.ConfState { return c.last().cs }
+
+func (c *confTrack) members() membership { return c.last().mem }
+
+func (c *confTrack) at(index uint64) *confAt {
+	at := &c.base
+	for i := range c.changes {
+		if c.changes[i].index > index {
 			break
 		}
-		cs = ch.cs
+		at = &c.changes[i]
 	}
-	return cs
+	return at
 }
 
 func (c *confTrack) compact(index uint64) {
-	c.base = c.at(index)
+	c.base = *c.at(index)
 	n := 0
 	for n < len(c.changes) && c.changes[n].index <= index {
 		n++

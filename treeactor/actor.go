@@ -68,7 +68,7 @@ func (a *treeActor) Receive(ctx actor.Context) {
 	case *actors.Restore:
 		a.restore(ctx, m)
 	case *actors.TakeSnapshot:
-		a.snapshot(ctx)
+		a.snapshot(ctx, m.Prefix)
 	case *actors.StoreStatsAsk:
 		m.Stats = a.store.Stats()
 		actors.Answer(a.deps.Log, m.Done, m)
@@ -194,7 +194,7 @@ func (a *treeActor) maybeServe() {
 // snapshot freezes the tree (which costs nothing) and serializes it on a
 // goroutine of its own, whose only output is the Snapshot it mails to the
 // raft actor: the tree goes on applying and answering meanwhile.
-func (a *treeActor) snapshot(ctx actor.Context) {
+func (a *treeActor) snapshot(ctx actor.Context, prefix []byte) {
 	if a.failed != nil {
 		a.deps.Log.Warn().Err(a.failed).Msg("no snapshot of a stopped tree")
 		return
@@ -216,7 +216,7 @@ func (a *treeActor) snapshot(ctx actor.Context) {
 				}
 			}
 		}()
-		data := f.Bytes()
+		data := f.AppendTo(prefix)
 		log.Info().Uint64("raftIndex", index).Int("bytes", len(data)).Msg("tree snapshot")
 		root.Send(raft, &actors.Snapshot{Index: index, Data: data})
 	}()

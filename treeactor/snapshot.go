@@ -77,8 +77,13 @@ func (s *Store) Freeze() *Frozen {
 func (s *Store) Snapshot() []byte { return s.Freeze().Bytes() }
 
 // Bytes serializes the frozen state.
-func (f *Frozen) Bytes() []byte {
-	b := make([]byte, 0, f.size)
+func (f *Frozen) Bytes() []byte { return f.AppendTo(nil) }
+
+// AppendTo serializes the frozen state after prefix (which the image's
+// owner puts in front of it), in one buffer sized for both.
+func (f *Frozen) AppendTo(prefix []byte) []byte {
+	b := append(make([]byte, 0, len(prefix)+f.size), prefix...)
+	start := len(b)
 	b = append(b, snapMagic...)
 	b = append(b, snapVersion)
 	b = binary.AppendUvarint(b, f.index)
@@ -99,11 +104,7 @@ func (f *Frozen) Bytes() []byte {
 	for _, e := range f.events {
 		b = e.AppendBinary(b)
 	}
-	return appendCRC(b)
-}
-
-func appendCRC(b []byte) []byte {
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], crcTable))
 }
 
 func appendSnapNode(b []byte, n *node) []byte {

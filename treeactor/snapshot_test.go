@@ -2,6 +2,8 @@ package treeactor
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"reflect"
 	"slices"
 	"strconv"
@@ -164,7 +166,7 @@ func TestSnapshotCorrupt(t *testing.T) {
 // withCRC seals a hand-made body so that only the structural checks can
 // reject it.
 func withCRC(body []byte) []byte {
-	return appendCRC(body)
+	return binary.LittleEndian.AppendUint32(body, crc32.Checksum(body, crcTable))
 }
 
 func TestSnapshotStructuralChecks(t *testing.T) {

@@ -4,17 +4,14 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"sort"
-	"strings"
+
+	"github.com/etcdv2/server/actors"
 )
 
-// MemberID derives a member id the way etcd does, so ids and the cluster id
-// match what etcd would print for the same flags: the first 8 bytes of the
-// SHA-1 of the sorted peer URLs joined, followed by the cluster token.
+// MemberID derives the id of a member of the initial cluster as etcd does,
+// so ids and the cluster id match what etcd would print for the same flags.
 func MemberID(peerURLs []string, token string) uint64 {
-	urls := append([]string(nil), peerURLs...)
-	sort.Strings(urls)
-	sum := sha1.Sum([]byte(strings.Join(urls, "") + token))
-	return binary.BigEndian.Uint64(sum[:8])
+	return actors.NewMemberID(peerURLs, token, 0)
 }
 
 // ClusterID derives the cluster id from the member ids as etcd does: the first

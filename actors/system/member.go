@@ -49,14 +49,13 @@ func Start(cfg Config) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	var peerLns []net.Listener
-	if len(peers) > 1 {
-		if peerLns, err = listen(cfg.ListenPeerURLs); err != nil {
-			for _, ln := range lns {
-				ln.Close()
-			}
-			return nil, err
+	// Every member listens for peers, alone too: a member may be added.
+	peerLns, err := listen(cfg.ListenPeerURLs)
+	if err != nil {
+		for _, ln := range lns {
+			ln.Close()
 		}
+		return nil, err
 	}
 	ok := false
 	defer func() {
@@ -66,12 +65,12 @@ func Start(cfg Config) (*Member, error) {
 			}
 		}
 	}()
-	var self httpfront.Member
+	var self actors.Member
 	ids := make([]uint64, len(peers))
-	members := make([]httpfront.Member, len(peers))
+	members := make([]actors.Member, len(peers))
 	for i, p := range peers {
 		ids[i] = p.ID
-		members[i] = httpfront.Member{ID: p.ID, Name: p.Name, PeerURLs: p.PeerURLs}
+		members[i] = actors.Member{ID: p.ID, Name: p.Name, PeerURLs: p.PeerURLs}
 		if p.Name == cfg.Name {
 			members[i].ClientURLs = cfg.AdvertiseClientURLs
 			self = members[i]
@@ -104,6 +103,26 @@ func Start(cfg Config) (*Member, error) {
 		}
 		clusterID = stored.ClusterID
 	}
+	join := !known && cfg.InitialClusterState == "existing"
+	if join {
+		ms, cid, err := fetchCluster(peers, cfg.Name)
+		if err != nil {
+			return nil, err
+		}
+		found, ok := findSelf(ms, self.PeerURLs)
+		if !ok {
+			return nil, fmt.Errorf("the cluster has no member with this member's peer URLs %v: add it first (POST /v2/members)", self.PeerURLs)
+		}
+		self.ID, self.Name, clusterID = found.ID, cfg.Name, cid
+		members, ids = nil, nil
+		for _, mb := range ms {
+			if mb.ID == self.ID {
+				mb = self
+			}
+			members = append(members, mb)
+			ids = append(ids, mb.ID)
+		}
+	}
 
 	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns, idle: make(chan struct{})}
 	serving := make(chan struct{})
@@ -120,16 +139,10 @@ func Start(cfg Config) (*Member, error) {
 		actor.WithDeadLetterRequestLogging(false),
 	)
 	m.pids = actors.LocalPIDs(m.sys)
-	var transport raftactor.Transport
-	if len(peers) > 1 {
-		// Up before raft, which sends as soon as it runs; what peers send
-		// before the raft actor exists is lost, and raft sends it again.
-		if m.peers, err = startPeers(cfg.Log, peerLns, self, clusterID, members, m.sys.Root, m.pids.Raft); err != nil {
-			m.sys.Shutdown()
-			return nil, err
-		}
-		transport = m.peers.transport
-	}
+	// Up before raft, which sends as soon as it runs; what peers send
+	// before the raft actor exists is lost, and raft sends it again. The
+	// raft actor tells it who the peers are.
+	m.peers = startPeers(cfg.Log, peerLns, self, clusterID, m.sys.Root, m.pids.Raft)
 	guard := &stopMember{fail: m.fail}
 	spawn := func(name string, props *actor.Props) error {
 		_, err := m.sys.Root.SpawnNamed(props.Configure(actor.WithGuardian(guard)), name)
@@ -162,7 +175,12 @@ func Start(cfg Config) (*Member, error) {
 			Log:            cfg.Log,
 			Fail:           m.fail,
 			VerifyFile:     cfg.VerifyFile,
-			Transport:      transport,
+			Transport:      m.peers.transport,
+			Members:        members,
+			Join:           join,
+			ClusterToken:   cfg.InitialClusterToken,
+			// etcd's default; the flag comes with the start-up checks.
+			StrictReconfigCheck: true,
 		})},
 	}
 	for _, s := range steps {
@@ -178,7 +196,6 @@ func Start(cfg Config) (*Member, error) {
 		Root:           m.sys.Root,
 		Log:            cfg.Log.With().Str("component", "http").Logger(),
 		Self:           self,
-		Members:        members,
 		ClusterID:      clusterID,
 		MaxBodyBytes:   cfg.MaxRequestBytes,
 		RequestTimeout: 5*time.Second + 2*cfg.ElectionTimeout,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/etcdv2/server/actors"
-	"github.com/etcdv2/server/httpfront"
 	"github.com/etcdv2/server/raftactor"
 	"github.com/etcdv2/server/raftactor/peers"
 	"github.com/rs/zerolog"
@@ -16,35 +15,27 @@ import (
 )
 
 // peerSide is a member's side of the cluster: the transport to the other
-// members and the server on the peer URLs that takes their messages. A
-// member alone has none.
+// members and the server on the peer URLs that takes their messages.
 type peerSide struct {
 	transport *peers.Transport
 	srv       *http.Server // serves the peer listeners; Close closes them
 }
 
-// startPeers makes the transport to every other member and serves the peer
+// startPeers makes the transport, to no peer yet, and serves the peer
 // listeners; what the peers send goes to the raft actor as messages.
-func startPeers(log zerolog.Logger, lns []net.Listener, self httpfront.Member, clusterID uint64,
-	members []httpfront.Member, root *actor.RootContext, raft *actor.PID) (*peerSide, error) {
+func startPeers(log zerolog.Logger, lns []net.Listener, self actors.Member, clusterID uint64,
+	root *actor.RootContext, raft *actor.PID) *peerSide {
 	log = log.With().Str("component", "peers").Logger()
 	t := peers.New(peers.Config{
 		ID: self.ID, ClusterID: clusterID, Log: log,
 		Deliver:        func(m *raftpb.Message) { root.Send(raft, &raftactor.Inbound{Msg: m}) },
 		Unreachable:    func(id uint64) { root.Send(raft, &raftactor.PeerUnreachable{ID: id}) },
 		SnapshotStatus: func(id uint64, ok bool) { root.Send(raft, &raftactor.SnapshotSent{ID: id, OK: ok}) },
+		Removed:        func() { root.Send(raft, &raftactor.RemovedByPeer{}) },
 	})
-	for _, m := range members {
-		if m.ID == self.ID {
-			continue
-		}
-		if err := t.AddPeer(m.ID, m.PeerURLs); err != nil {
-			t.Stop()
-			return nil, err
-		}
-	}
 	mux := http.NewServeMux()
 	mux.Handle("/raft/", t.Handler())
+	mux.Handle("GET "+membersPath, serveMembers(root, raft, clusterID))
 	p := &peerSide{transport: t, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
 	for _, ln := range lns {
 		go func() {
@@ -53,8 +44,8 @@ func startPeers(log zerolog.Logger, lns []net.Listener, self httpfront.Member, c
 			}
 		}()
 	}
-	log.Info().Str("id", actors.HexID(self.ID)).Int("peers", len(members)-1).Msg("peer transport started")
-	return p, nil
+	log.Info().Str("id", actors.HexID(self.ID)).Msg("peer transport started")
+	return p
 }
 
 // stop closes the peer listeners and the transport's connections.
