@@ -3,6 +3,7 @@ package actors
 import (
 	"crypto/sha1"
 	"encoding/binary"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,3 +61,31 @@ const (
 	ErrMemberIDNotFound    = "membership: ID not found"
 	ErrMemberIDRemoved     = "membership: ID removed"
 )
+
+// FollowerStats are the leader's figures of one follower, as etcd's
+// /v2/stats/leader shows them: latencies in milliseconds.
+type FollowerStats struct {
+	ID                       uint64
+	Current, Average, StdDev float64
+	Minimum, Maximum         float64
+	averageSquare            float64
+	Fail, Success            uint64
+}
+
+// NewFollowerStats are etcd's initial figures: no measurement yet.
+func NewFollowerStats(id uint64) FollowerStats {
+	return FollowerStats{ID: id, Minimum: 1 << 63}
+}
+
+// Succ records one append acknowledged after d nanoseconds (etcd's Succ).
+func (f *FollowerStats) Succ(d int64) {
+	n := float64(f.Success)
+	total, totalSquare := n*f.Average, n*f.averageSquare
+	f.Success++
+	f.Current = float64(d) / 1e6
+	f.Maximum = max(f.Maximum, f.Current)
+	f.Minimum = min(f.Minimum, f.Current)
+	f.Average = (total + f.Current) / float64(f.Success)
+	f.averageSquare = (totalSquare + f.Current*f.Current) / float64(f.Success)
+	f.StdDev = math.Sqrt(max(0, f.averageSquare-f.Average*f.Average))
+}

@@ -176,6 +176,8 @@ type Status struct {
 	// The membership as applied here, sorted by id, shared: never change it.
 	Members []Member
 	Removed []uint64
+	// Followers: on the leader, its figures of each follower (a copy).
+	Followers []FollowerStats
 }
 
 // LeaderChanged (raftactor → ttlwheel) reports a change of leader

@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -177,8 +178,8 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-// serveStatsLeader renders etcd's LeaderStats on the leader. Followers carry
-// no measurements yet: each shows etcd's initial values.
+// serveStatsLeader renders etcd's LeaderStats on the leader: its figures of
+// each follower, etcd's initial ones for a follower it has none of yet.
 func (s *Server) serveStatsLeader(ctx *fasthttp.RequestCtx, m method) {
 	st := s.statusForGet(ctx, m)
 	if st == nil {
@@ -188,27 +189,68 @@ func (s *Server) serveStatsLeader(ctx *fasthttp.RequestCtx, m method) {
 		messageError(ctx, fasthttp.StatusForbidden, "not current leader")
 		return
 	}
-	var ids []string
+	var fs []actors.FollowerStats
 	for _, mb := range st.Members {
-		if mb.ID != s.self.ID {
-			ids = append(ids, strconv.FormatUint(mb.ID, 16))
+		if mb.ID == st.ID {
+			continue
 		}
+		f := actors.NewFollowerStats(mb.ID)
+		for _, have := range st.Followers {
+			if have.ID == mb.ID {
+				f = have
+			}
+		}
+		fs = append(fs, f)
 	}
-	sort.Strings(ids)
-	b := append(make([]byte, 0, 64), `{"leader":"`...)
-	b = strconv.AppendUint(b, s.self.ID, 16)
+	// etcd's followers are a JSON object: its keys come sorted as strings.
+	sort.Slice(fs, func(i, j int) bool {
+		return strconv.FormatUint(fs[i].ID, 16) < strconv.FormatUint(fs[j].ID, 16)
+	})
+	b := append(make([]byte, 0, 64+160*len(fs)), `{"leader":"`...)
+	b = strconv.AppendUint(b, st.ID, 16)
 	b = append(b, `","followers":{`...)
-	for i, id := range ids {
+	for i, f := range fs {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
-		b = append(b, id...)
-		b = append(b, `":{"latency":{"current":0,"average":0,"standardDeviation":0,"minimum":9223372036854776000,"maximum":0},"counts":{"fail":0,"success":0}}`...)
+		b = strconv.AppendUint(b, f.ID, 16)
+		b = append(b, `":{"latency":{"current":`...)
+		b = appendJSONFloat(b, f.Current)
+		b = append(b, `,"average":`...)
+		b = appendJSONFloat(b, f.Average)
+		b = append(b, `,"standardDeviation":`...)
+		b = appendJSONFloat(b, f.StdDev)
+		b = append(b, `,"minimum":`...)
+		b = appendJSONFloat(b, f.Minimum)
+		b = append(b, `,"maximum":`...)
+		b = appendJSONFloat(b, f.Maximum)
+		b = append(b, `},"counts":{"fail":`...)
+		b = strconv.AppendUint(b, f.Fail, 10)
+		b = append(b, `,"success":`...)
+		b = strconv.AppendUint(b, f.Success, 10)
+		b = append(b, "}}"...)
 	}
 	b = append(b, "}}"...)
 	ctx.SetContentType(appJSON)
 	ctx.SetBody(b)
+}
+
+// appendJSONFloat renders a float64 as encoding/json does.
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 becomes e-9, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // serveStatsStore renders the tree's counters and the hub's watcher count in

@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -52,6 +53,16 @@ func TestStatsLeader(t *testing.T) {
 	expect(t, "three members", h.get("/v2/stats/leader"), 200,
 		`{"leader":"be8945f178813b5d","followers":{"a":`+follower+`,"ffff":`+follower+`}}`, nil)
 
+	// The leader's figures of a follower, in etcd's units (ms) and JSON.
+	fa := actors.NewFollowerStats(0xa)
+	fa.Succ(711_000)
+	fa.Succ(2_000_000)
+	fa.Fail = 1
+	st := actors.Status{ID: testSelfID, Lead: testSelfID, IsLeader: true, Members: []Member{b, c, testSelf}, Followers: []actors.FollowerStats{fa}}
+	h = newHarness(t, withStatus(st))
+	expect(t, "with figures", h.get("/v2/stats/leader"), 200,
+		`{"leader":"be8945f178813b5d","followers":{"a":{"latency":{"current":2,"average":1.3555,"standardDeviation":0.6445000000000001,"minimum":0.711,"maximum":2},"counts":{"fail":1,"success":2}},"ffff":`+follower+`}}`, nil)
+
 	h = newHarness(t, withStatus(actors.Status{ID: testSelfID, Lead: 0xa}))
 	expect(t, "follower", h.get("/v2/stats/leader"), 403, `{"message":"not current leader"}`,
 		map[string]string{"Content-Type": appJSON})
@@ -85,4 +96,13 @@ func TestHealth(t *testing.T) {
 
 	h = newHarness(t, silentRaft(), withTimeout(30*time.Millisecond))
 	expect(t, "raft silent", h.get("/health"), 503, `{"health":"false","reason":"QGET ERROR:etcdserver: request timed out"}`+"\n", nil)
+}
+
+func TestAppendJSONFloatIsEncodingJSONs(t *testing.T) {
+	for _, f := range []float64{0, 1, 0.000711, 5e-7, 1.5e-9, 9223372036854775807, 1e21, 123456.789, 2.5e22} {
+		want, _ := json.Marshal(f)
+		if got := appendJSONFloat(nil, f); string(got) != string(want) {
+			t.Errorf("%v: %s, want %s", f, got, want)
+		}
+	}
 }

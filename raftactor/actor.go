@@ -75,6 +75,7 @@ type raftActor struct {
 	startTime   int64
 	recvAppends uint64
 	sendAppends uint64
+	stats       leaderStats // while leader
 }
 
 // Props makes the raft actor for one member. Its only child, the log
@@ -115,6 +116,7 @@ func (r *raftActor) Receive(ctx actor.Context) {
 	case *PeerUnreachable:
 		if r.live() {
 			r.rn.ReportUnreachable(m.ID)
+			r.stats.unreachable(m.ID)
 		}
 	case *SnapshotSent:
 		r.onSnapshotSent(m)
@@ -264,6 +266,9 @@ func (r *raftActor) onStatus(m *actors.StatusAsk) {
 	s.SendAppendRequestCnt = r.sendAppends
 	mem := r.conf.members()
 	s.Members, s.Removed = mem.Members, mem.Removed
+	if r.isLeader {
+		s.Followers = r.stats.copy()
+	}
 	if r.rn != nil {
 		st := r.rn.BasicStatus()
 		s.Lead = st.Lead
@@ -278,8 +283,13 @@ func (r *raftActor) onInbound(m *Inbound) {
 	if !r.live() || m.Msg == nil {
 		return
 	}
-	if m.Msg.GetType() == raftpb.MsgApp {
+	switch m.Msg.GetType() {
+	case raftpb.MsgApp:
 		r.recvAppends++
+	case raftpb.MsgAppResp:
+		if r.isLeader {
+			r.stats.answered(m.Msg)
+		}
 	}
 	if err := r.rn.Step(m.Msg); err != nil {
 		r.log.Debug().Err(err).Str("from", actors.HexID(m.Msg.GetFrom())).Str("type", m.Msg.GetType().String()).Msg("inbound raft message dropped")

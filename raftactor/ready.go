@@ -127,6 +127,9 @@ func (r *raftActor) sendMessages(msgs []*raftpb.Message) {
 			r.sendAppends++
 		}
 	}
+	if r.isLeader {
+		r.stats.sent(msgs, time.Now().UnixNano())
+	}
 	r.cfg.Transport.Send(msgs)
 }
 
@@ -206,6 +209,9 @@ func (r *raftActor) softStateChanged(ss *raft.SoftState) {
 	r.isLeader = ss.RaftState == raft.StateLeader
 	if leadChanged && ss.Lead != 0 {
 		r.leaderSince = time.Now().UnixNano()
+	}
+	if leadChanged && r.isLeader {
+		r.stats.reset(r.conf.current().GetVoters(), r.cfg.ID)
 	}
 	r.leaderChanged()
 	r.log.Info().Str("lead", actors.HexID(ss.Lead)).Uint64("term", r.term).

@@ -215,6 +215,7 @@ func (r *raftActor) confChanged(index uint64, cs *raftpb.ConfState, mem membersh
 	}
 	r.conf.applied(index, cs, mem)
 	r.confApplied = true
+	r.stats.track(cs.GetVoters(), r.cfg.ID)
 	// Membership changes are rare: stored on their own, beside the log.
 	r.ctx.Send(r.writer, &saveConfState{cs: cloneConf(cs)})
 	r.log.Info().Uint64("index", index).Strs("voters", actors.HexIDs(cs.GetVoters())).
