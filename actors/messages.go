@@ -173,6 +173,10 @@ type Status struct {
 	StartTime            int64 // unix nanoseconds the member started
 	RecvAppendRequestCnt uint64
 	SendAppendRequestCnt uint64
+	// Appends (and their bytes) per second over the last 200; 0 after a
+	// second without one.
+	RecvPkgRate, RecvBandwidthRate float64
+	SendPkgRate, SendBandwidthRate float64
 	// The membership as applied here, sorted by id, shared: never change it.
 	Members []Member
 	Removed []uint64

@@ -126,7 +126,7 @@ func unhealthy(ctx *fasthttp.RequestCtx, reason string) {
 }
 
 // serveStatsSelf renders etcd's ServerStats: field order and omissions as
-// encoding/json gives them (the rates are zero here, so left out).
+// encoding/json gives them (a zero rate is left out).
 func (s *Server) serveStatsSelf(ctx *fasthttp.RequestCtx, m method) {
 	st := s.statusForGet(ctx, m)
 	if st == nil {
@@ -155,8 +155,12 @@ func (s *Server) serveStatsSelf(ctx *fasthttp.RequestCtx, m method) {
 	b = appendTime(b, since)
 	b = append(b, `},"recvAppendRequestCnt":`...)
 	b = strconv.AppendUint(b, st.RecvAppendRequestCnt, 10)
+	b = appendRate(b, `,"recvPkgRate":`, st.RecvPkgRate)
+	b = appendRate(b, `,"recvBandwidthRate":`, st.RecvBandwidthRate)
 	b = append(b, `,"sendAppendRequestCnt":`...)
 	b = strconv.AppendUint(b, st.SendAppendRequestCnt, 10)
+	b = appendRate(b, `,"sendPkgRate":`, st.SendPkgRate)
+	b = appendRate(b, `,"sendBandwidthRate":`, st.SendBandwidthRate)
 	b = append(b, '}')
 	ctx.SetContentType(appJSON)
 	ctx.SetBody(b)
@@ -234,6 +238,14 @@ func (s *Server) serveStatsLeader(ctx *fasthttp.RequestCtx, m method) {
 	b = append(b, "}}"...)
 	ctx.SetContentType(appJSON)
 	ctx.SetBody(b)
+}
+
+// appendRate renders an omitempty float field.
+func appendRate(b []byte, field string, v float64) []byte {
+	if v == 0 {
+		return b
+	}
+	return appendJSONFloat(append(b, field...), v)
 }
 
 // appendJSONFloat renders a float64 as encoding/json does.

@@ -35,6 +35,13 @@ func TestStatsSelf(t *testing.T) {
 		`"},"recvAppendRequestCnt":42,"sendAppendRequestCnt":7}`
 	expect(t, "self on a follower", h.get("/v2/stats/self"), 200, want, nil)
 
+	h = newHarness(t, withStatus(actors.Status{ID: testSelfID, Lead: 0x1234, StartTime: 1_699_999_900_000_000_001,
+		LeaderSince: 1_700_000_000_000_000_000, RecvAppendRequestCnt: 42, RecvPkgRate: 56.5, RecvBandwidthRate: 4973.25}))
+	want = `{"name":"ref","id":"be8945f178813b5d","state":"StateFollower","startTime":"` + localTime(1_699_999_900_000_000_001) +
+		`","leaderInfo":{"leader":"1234","uptime":"123.456789ms","startTime":"` + localTime(1_700_000_000_000_000_000) +
+		`"},"recvAppendRequestCnt":42,"recvPkgRate":56.5,"recvBandwidthRate":4973.25,"sendAppendRequestCnt":0}`
+	expect(t, "self with rates", h.get("/v2/stats/self"), 200, want, nil)
+
 	h = newHarness(t, withStatus(actors.Status{ID: testSelfID, StartTime: 1_699_999_900_000_000_001}))
 	want = `{"name":"ref","id":"be8945f178813b5d","state":"StateFollower","startTime":"` + localTime(1_699_999_900_000_000_001) +
 		`","leaderInfo":{"leader":"","uptime":"2562047h47m16.854775807s","startTime":"0001-01-01T00:00:00Z"},"recvAppendRequestCnt":0,"sendAppendRequestCnt":0}`

@@ -76,6 +76,8 @@ type raftActor struct {
 	recvAppends uint64
 	sendAppends uint64
 	stats       leaderStats // while leader
+	recvRates   appendRates
+	sendRates   appendRates
 }
 
 // Props makes the raft actor for one member. Its only child, the log
@@ -264,6 +266,9 @@ func (r *raftActor) onStatus(m *actors.StatusAsk) {
 	s.Applied = r.applied
 	s.RecvAppendRequestCnt = r.recvAppends
 	s.SendAppendRequestCnt = r.sendAppends
+	now := time.Now().UnixNano()
+	s.RecvPkgRate, s.RecvBandwidthRate = r.recvRates.rates(now)
+	s.SendPkgRate, s.SendBandwidthRate = r.sendRates.rates(now)
 	mem := r.conf.members()
 	s.Members, s.Removed = mem.Members, mem.Removed
 	if r.isLeader {
@@ -286,6 +291,7 @@ func (r *raftActor) onInbound(m *Inbound) {
 	switch m.Msg.GetType() {
 	case raftpb.MsgApp:
 		r.recvAppends++
+		r.recvRates.add(time.Now().UnixNano(), appendSize(m.Msg))
 	case raftpb.MsgAppResp:
 		if r.isLeader {
 			r.stats.answered(m.Msg)

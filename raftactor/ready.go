@@ -122,13 +122,15 @@ func (r *raftActor) sendMessages(msgs []*raftpb.Message) {
 	if len(msgs) == 0 || r.cfg.Transport == nil {
 		return
 	}
+	now := time.Now().UnixNano()
 	for _, m := range msgs {
 		if m.GetType() == raftpb.MsgApp {
 			r.sendAppends++
+			r.sendRates.add(now, appendSize(m))
 		}
 	}
 	if r.isLeader {
-		r.stats.sent(msgs, time.Now().UnixNano())
+		r.stats.sent(msgs, now)
 	}
 	r.cfg.Transport.Send(msgs)
 }
