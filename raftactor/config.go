@@ -30,6 +30,13 @@ type Config struct {
 	// WALSegmentSize is what each WAL segment is preallocated to (0:
 	// wal.DefaultSegmentSize).
 	WALSegmentSize int64
+	// JoinExisting: a fresh log is not bootstrapped with Peers. The member
+	// joins a running cluster that already lists it, and waits for the
+	// leader to send it the log from its start, or a snapshot.
+	JoinExisting bool
+	// ForceNewCluster: on a log that holds a cluster, the membership is
+	// forced to this member alone before raft starts (forcenew.go).
+	ForceNewCluster bool
 
 	hooks *testHooks
 }
