@@ -37,20 +37,30 @@ type Member struct {
 // everything the member had acknowledged before it stopped, and only then
 // accepts on the listeners. It returns once the member serves requests.
 //
-// Binding comes first so that a busy port is found before the data dir is
-// touched; until the member accepts, a client's connection waits in the
-// kernel's backlog, so its first answer is already from the recovered state.
+// Deciding who the member is comes first (decideBoot: it only reads the data
+// dir and asks the other members), so that inconsistent flags stop it before
+// anything is bound or written. Binding comes next so that a busy port is
+// found before the data dir is touched; until the member accepts, a client's
+// connection waits in the kernel's backlog, so its first answer is already
+// from the recovered state.
 func Start(cfg Config) (*Member, error) {
-	peers, err := cfg.Peers()
+	// Who this member is comes first: flags that contradict each other, the
+	// data dir or the running cluster stop it before it binds or writes.
+	b, err := decideBoot(&cfg)
 	if err != nil {
 		return nil, err
+	}
+	self, members, clusterID, known := b.self, b.members, b.clusterID, b.known
+	ids := make([]uint64, len(members))
+	for i, mb := range members {
+		ids[i] = mb.ID
 	}
 	lns, err := listen(cfg.ListenClientURLs)
 	if err != nil {
 		return nil, err
 	}
 	var peerLns []net.Listener
-	if len(peers) > 1 {
+	if len(members) > 1 {
 		if peerLns, err = listen(cfg.ListenPeerURLs); err != nil {
 			for _, ln := range lns {
 				ln.Close()
@@ -66,44 +76,6 @@ func Start(cfg Config) (*Member, error) {
 			}
 		}
 	}()
-	var self httpfront.Member
-	ids := make([]uint64, len(peers))
-	members := make([]httpfront.Member, len(peers))
-	for i, p := range peers {
-		ids[i] = p.ID
-		members[i] = httpfront.Member{ID: p.ID, Name: p.Name, PeerURLs: p.PeerURLs}
-		if p.Name == cfg.Name {
-			members[i].ClientURLs = cfg.AdvertiseClientURLs
-			self = members[i]
-		}
-	}
-
-	clusterID := ClusterID(ids)
-	stored, known, err := loadIdentity(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	if known && stored.MemberID != self.ID {
-		cfg.Log.Warn().Str("stored", actors.HexID(stored.MemberID)).Str("flags", actors.HexID(self.ID)).
-			Msg("data dir belongs to another member id than the flags derive; keeping the stored one")
-		for i := range members {
-			if members[i].ID == self.ID {
-				members[i].ID = stored.MemberID
-			}
-		}
-		for i := range ids {
-			if ids[i] == self.ID {
-				ids[i] = stored.MemberID
-			}
-		}
-		self.ID = stored.MemberID
-	}
-	if known {
-		if err := logPresent(cfg.DataDir, stored); err != nil {
-			return nil, err
-		}
-		clusterID = stored.ClusterID
-	}
 
 	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns, idle: make(chan struct{})}
 	serving := make(chan struct{})
@@ -121,7 +93,7 @@ func Start(cfg Config) (*Member, error) {
 	)
 	m.pids = actors.LocalPIDs(m.sys)
 	var transport raftactor.Transport
-	if len(peers) > 1 {
+	if len(members) > 1 {
 		// Up before raft, which sends as soon as it runs; what peers send
 		// before the raft actor exists is lost, and raft sends it again.
 		if m.peers, err = startPeers(cfg.Log, peerLns, self, clusterID, members, m.sys.Root, m.pids.Raft); err != nil {
@@ -163,6 +135,9 @@ func Start(cfg Config) (*Member, error) {
 			Fail:           m.fail,
 			VerifyFile:     cfg.VerifyFile,
 			Transport:      transport,
+
+			JoinExisting:    b.join,
+			ForceNewCluster: b.force,
 		})},
 	}
 	for _, s := range steps {
@@ -184,6 +159,8 @@ func Start(cfg Config) (*Member, error) {
 		RequestTimeout: 5*time.Second + 2*cfg.ElectionTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
 		EnablePprof:    cfg.EnablePprof,
+
+		StrictReconfigCheck: cfg.StrictReconfigCheck,
 	})
 	select {
 	case <-serving:
@@ -194,6 +171,12 @@ func Start(cfg Config) (*Member, error) {
 	if !known {
 		// Written once the log exists, so that an identity always has one.
 		if err := saveIdentity(cfg.DataDir, identity{MemberID: self.ID, ClusterID: clusterID}); err != nil {
+			m.Stop()
+			return nil, err
+		}
+	}
+	if b.join && !known {
+		if err := m.catchUp(cfg.Log, max(time.Second, 2*cfg.ElectionTimeout)); err != nil {
 			m.Stop()
 			return nil, err
 		}

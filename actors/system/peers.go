@@ -45,6 +45,9 @@ func startPeers(log zerolog.Logger, lns []net.Listener, self httpfront.Member, c
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/raft/", t.Handler())
+	// The members as this member was started with them, as /v2/members
+	// lists them.
+	mux.Handle(peerMembersPath, membersHandler(clusterID, func() []httpfront.Member { return members }))
 	p := &peerSide{transport: t, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
 	for _, ln := range lns {
 		go func() {
