@@ -18,7 +18,8 @@ type Config struct {
 	ElectionTicks  int           // election timeout in ticks (default 10)
 	HeartbeatTicks int           // heartbeat interval in ticks (default 1)
 	// PIDs: Tree gets Restore, Committed, TakeSnapshot and quorum Reads;
-	// Wheel gets LeaderChanged. A nil PID means nobody listens.
+	// Wheel gets LeaderChanged; Hub gets LeaderLost. A nil PID means nobody
+	// listens.
 	PIDs      actors.PIDs
 	Log       zerolog.Logger
 	Fail      func(error) // stops the member: disk errors, undecodable entries
