@@ -103,3 +103,12 @@ func (e *Error) AppendJSON(b []byte) []byte {
 	b = strconv.AppendUint(b, e.Index, 10)
 	return append(b, "}\n"...)
 }
+
+// CauseNoLeader is etcd's text for a member without a leader
+// (etcdserver.ErrNoLeader).
+const CauseNoLeader = "etcdserver: no leader"
+
+// NoLeaderError is the error that ends the watches of a member without a
+// leader, and answers new ones: errorCode 300, HTTP 500, which etcd's
+// clients take as "try another member".
+func NoLeaderError(index uint64) *Error { return NewError(EcodeRaftInternal, CauseNoLeader, index) }

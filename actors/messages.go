@@ -276,3 +276,13 @@ type ProposeExpire struct {
 
 // Tick (timer → raftactor) drives raft's logical clock.
 type Tick struct{}
+
+// LeaderLost (raftactor → watchhub) says that the member has been without a
+// leader for a few election timeouts (Lost), or has one again (!Lost). A
+// member cut off from its quorum sees no new events, so a watch on it would
+// wait forever (etcd#7143): while Lost, the hub ends every watch with
+// NoLeaderError and answers new ones with it at once, and the client goes to
+// another member.
+type LeaderLost struct {
+	Lost bool
+}

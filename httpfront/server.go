@@ -47,6 +47,11 @@ type Config struct {
 	WatchMaxWait   time.Duration // server-side cap of a long poll; 0: DefaultWatchMaxWait
 	Now            func() int64  // clock in unix nanoseconds; nil: time.Now
 	EnablePprof    bool          // serve /debug/pprof/ (etcd's --enable-pprof)
+
+	// StrictReconfigCheck (etcd's --strict-reconfig-check, default true):
+	// a membership change that would leave the cluster without a quorum of
+	// started members is refused.
+	StrictReconfigCheck bool
 }
 
 // Server is the HTTP front end of one member.
@@ -71,6 +76,8 @@ type Server struct {
 	mu     sync.Mutex
 	closed bool
 	lns    []net.Listener
+
+	strictReconfig bool // Config.StrictReconfigCheck, for membership changes
 }
 
 // host is the server as its connection engine sees it.
@@ -94,6 +101,8 @@ func New(cfg Config) *Server {
 		self:    cfg.Self,
 		cluster: []byte(strconv.FormatUint(cfg.ClusterID, 16)),
 		closing: make(chan struct{}),
+
+		strictReconfig: cfg.StrictReconfigCheck,
 	}
 	if s.now == nil {
 		s.now = func() int64 { return time.Now().UnixNano() }

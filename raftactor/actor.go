@@ -305,10 +305,17 @@ func (r *raftActor) onInbound(m *Inbound) {
 }
 
 // watchLeader warns, boundedly, when the member has had no leader for a few
-// election timeouts: most often a quorum of its cluster is out of reach.
+// election timeouts: most often a quorum of its cluster is out of reach. The
+// watch hub hears of it then, and again when a leader is back: a member
+// without a leader ends its watches rather than leave them hanging.
 func (r *raftActor) watchLeader() {
 	grace := 3 * time.Duration(r.cfg.ElectionTicks) * r.cfg.TickInterval
-	if r.noLeader.check(time.Now(), r.lead != 0, grace) {
+	warn, changed := r.noLeader.tick(time.Now(), r.lead != 0, grace)
+	if changed {
+		r.log.Info().Bool("lost", r.noLeader.lost).Dur("grace", grace).Msg("watches told of the leader")
+		r.send(r.cfg.PIDs.Hub, &actors.LeaderLost{Lost: r.noLeader.lost})
+	}
+	if warn {
 		r.log.Warn().Uint64("term", r.term).Strs("voters", actors.HexIDs(r.conf.current().GetVoters())).
 			Dur("since", time.Since(r.noLeader.since)).
 			Msg("no leader: this member cannot reach a quorum of its cluster (are the others up, and is --initial-cluster the same on each?)")

@@ -19,9 +19,6 @@ type Config struct {
 	// whenever the applied membership says otherwise.
 	Members      []actors.Member
 	ClusterToken string // --initial-cluster-token: part of a new member's id
-	// Join: a new member of a running cluster (--initial-cluster-state
-	// existing): no bootstrap entries; the leader sends the log or a snapshot.
-	Join bool
 	// StrictReconfigCheck refuses a change that would leave fewer members
 	// connected than a quorum of the cluster it makes (etcd's
 	// --strict-reconfig-check).
@@ -32,7 +29,8 @@ type Config struct {
 	ElectionTicks       int           // election timeout in ticks (default 10)
 	HeartbeatTicks      int           // heartbeat interval in ticks (default 1)
 	// PIDs: Tree gets Restore, Committed, TakeSnapshot and quorum Reads;
-	// Wheel gets LeaderChanged. A nil PID means nobody listens.
+	// Wheel gets LeaderChanged; Hub gets LeaderLost. A nil PID means nobody
+	// listens.
 	PIDs      actors.PIDs
 	Log       zerolog.Logger
 	Fail      func(error) // stops the member: disk errors, undecodable entries
@@ -44,6 +42,13 @@ type Config struct {
 	// WALSegmentSize is what each WAL segment is preallocated to (0:
 	// wal.DefaultSegmentSize).
 	WALSegmentSize int64
+	// JoinExisting: a fresh log is not bootstrapped with Peers. The member
+	// joins a running cluster that already lists it, and waits for the
+	// leader to send it the log from its start, or a snapshot.
+	JoinExisting bool
+	// ForceNewCluster: on a log that holds a cluster, the membership is
+	// forced to this member alone before raft starts (forcenew.go).
+	ForceNewCluster bool
 
 	hooks *testHooks
 }

@@ -12,6 +12,17 @@ const noLeaderWarnEvery = 30 * time.Second
 type leaderWatch struct {
 	since  time.Time // when the member last lost (or never had) a leader
 	warned time.Time // when it last warned
+	// lost: no leader for the whole grace. The watch hub is told when this
+	// changes: a member cut off from its quorum ends its watches.
+	lost bool
+}
+
+// tick is check, and also reports whether lost changed with this tick.
+func (w *leaderWatch) tick(now time.Time, hasLeader bool, after time.Duration) (warn, lostChanged bool) {
+	was := w.lost
+	warn = w.check(now, hasLeader, after)
+	w.lost = !hasLeader && !w.since.IsZero() && now.Sub(w.since) >= after
+	return warn, w.lost != was
 }
 
 // check is called on every tick; it reports whether to warn now.

@@ -34,6 +34,12 @@ func (r *raftActor) open() error {
 	if h := r.cfg.hooks; h != nil && h.opened != nil {
 		h.opened(store)
 	}
+	if r.cfg.ForceNewCluster {
+		if err := r.forceNewCluster(store, st); err != nil {
+			store.close()
+			return err
+		}
+	}
 	r.mem = raft.NewMemoryStorage()
 	fresh, err := r.loadMemory(st)
 	if err == nil {
@@ -49,7 +55,7 @@ func (r *raftActor) open() error {
 		return err
 	}
 	r.rn = rn
-	if fresh && !r.cfg.Join {
+	if fresh && !r.cfg.JoinExisting {
 		// Each bootstrap entry carries its member, as a runtime add does.
 		peers := make([]raft.Peer, len(r.cfg.Peers))
 		for i, id := range r.cfg.Peers {
@@ -67,7 +73,7 @@ func (r *raftActor) open() error {
 		r.treeImage = nil
 	}
 	r.send(r.cfg.PIDs.Tree, restore)
-	r.log.Info().Str("id", actors.HexID(r.cfg.ID)).Bool("fresh", fresh).Uint64("snapshot", r.snapIndex).
+	r.log.Info().Str("id", actors.HexID(r.cfg.ID)).Bool("fresh", fresh).Bool("join", fresh && r.cfg.JoinExisting).Uint64("snapshot", r.snapIndex).
 		Uint64("term", r.term).Uint64("commit", r.hardState.GetCommit()).
 		Int("entries", len(st.entries)).Strs("voters", actors.HexIDs(st.confState.GetVoters())).Msg("raft log loaded")
 	return nil

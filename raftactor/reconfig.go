@@ -248,7 +248,7 @@ func (r *raftActor) applyPublish(e *raftpb.Entry) error {
 func (r *raftActor) membersChanged() {
 	mem := r.conf.members()
 	talk := mem.Members
-	if _, ok := mem.find(r.cfg.ID); !ok && r.cfg.Join {
+	if _, ok := mem.find(r.cfg.ID); !ok && r.cfg.JoinExisting {
 		// Until the log says this member was added, it knows the cluster
 		// only as the peers told it when it joined: it must answer them.
 		talk = r.cfg.Members

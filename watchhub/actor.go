@@ -55,6 +55,8 @@ func (a *hubActor) Receive(ctx actor.Context) {
 		a.hub.Watch(m)
 	case *actors.Unwatch:
 		a.hub.Unwatch(m.ID)
+	case *actors.LeaderLost:
+		a.hub.SetLeaderLost(m.Lost)
 	case *actors.WatcherCountAsk:
 		m.Count = uint64(a.hub.Count())
 		actors.Answer(a.log, m.Done, m)

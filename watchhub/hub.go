@@ -27,6 +27,9 @@ type Hub struct {
 	// started is set by the first Reset or event: a Reset before it is the
 	// member starting, later ones are snapshots replacing a running tree.
 	started bool
+	// noLeader: the member has had no leader for a while; watches end, and
+	// new ones are refused (leader.go).
+	noLeader bool
 
 	byPath  map[string]*pathWatchers
 	byID    map[uint64]*watcher
@@ -62,6 +65,9 @@ type watcher struct {
 	// ended marks a watcher whose ending error 401 waits for room in its
 	// sink; the error is written when sent, so it tells the latest indexes.
 	ended bool
+	// abort, if set, is the error that ends it instead of 401 (the member
+	// lost its leader).
+	abort *actors.Error
 }
 
 // New makes an empty hub keeping the last historySize events (0: etcd's 1000).
@@ -189,20 +195,24 @@ func (h *Hub) Unwatch(id uint64) {
 	}
 }
 
-// end finishes w with error 401 for its next index, now if its sink has
-// room; if not, w is marked ended, the caller keeps it lagging, and the
-// error goes out as soon as there is room. w receives no more events either
-// way.
+// end finishes w with error 401 for its next index (or with w.abort), now
+// if its sink has room; if not, w is marked ended, the caller keeps it
+// lagging, and the error goes out as soon as there is room. w receives no
+// more events either way.
 func (h *Hub) end(w *watcher) (sent bool) {
 	if !w.ended {
 		w.ended = true
 		h.log.Debug().Uint64("watch", w.id).Str("path", w.path).Uint64("next", w.next).
-			Uint64("start", h.HistoryStart()).Msg("watcher's next index cleared; ending it")
+			Uint64("start", h.HistoryStart()).Bool("abort", w.abort != nil).Msg("ending watcher")
 	}
 	if w.registered {
 		h.unlink(w)
 	}
-	we := &actors.WatchEvent{Err: h.clearedError(w.next), EtcdIndex: h.index, HistoryStart: h.HistoryStart()}
+	err := w.abort
+	if err == nil {
+		err = h.clearedError(w.next)
+	}
+	we := &actors.WatchEvent{Err: err, EtcdIndex: h.index, HistoryStart: h.HistoryStart()}
 	if !trySend(w.sink, we) {
 		return false
 	}

@@ -3,7 +3,8 @@ package watchhub
 import "github.com/etcdv2/server/actors"
 
 // Watch registers m, or answers it at once from the history: SinceIndex 0
-// means the next event; an index the history has dropped is error 401; the
+// means the next event; an index the history has dropped is error 401; on
+// a member without a leader every watch is error 300 (leader.go); the
 // first matching event at or after SinceIndex, when held, is sent now. A
 // one-shot answered that way is never registered. A stream goes on from the
 // index after it, catching up through the history before it follows live
@@ -12,6 +13,12 @@ func (h *Hub) Watch(m *actors.Watch) {
 	if old := h.byID[m.ID]; old != nil {
 		h.log.Warn().Uint64("watch", m.ID).Msg("watch id registered twice; the older one is dropped")
 		h.remove(old)
+	}
+	if h.noLeader {
+		if !trySend(m.Sink, h.answer(nil, actors.NoLeaderError(h.index))) {
+			h.log.Warn().Uint64("watch", m.ID).Msg("watch sink full at registration; answer dropped")
+		}
+		return
 	}
 	since := m.SinceIndex
 	if since == 0 {

@@ -2,6 +2,7 @@ package system
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -32,6 +33,13 @@ type Config struct {
 	// VerifyFile checks the raft log file before it is opened (see
 	// raftactor.Config.VerifyFile); nil: the meta pages only.
 	VerifyFile func(path string) error
+	// ForceNewCluster: a member whose data dir holds a cluster restarts as
+	// that cluster's only member (etcd's --force-new-cluster); ignored on a
+	// fresh data dir, as in etcd.
+	ForceNewCluster bool
+	// StrictReconfigCheck refuses membership changes that would leave the
+	// cluster without a quorum of started members (etcd's default).
+	StrictReconfigCheck bool
 }
 
 // Peer is one member of the initial cluster.
@@ -55,8 +63,8 @@ func (c *Config) Peers() ([]Peer, error) {
 		if !ok || name == "" {
 			return nil, errors.New("--initial-cluster: expected name=url, got " + part)
 		}
-		if _, err := url.Parse(u); err != nil {
-			return nil, errors.New("--initial-cluster: bad URL " + u)
+		if err := checkURL(u); err != nil {
+			return nil, errors.New("--initial-cluster: " + err.Error())
 		}
 		if _, seen := byName[name]; !seen {
 			order = append(order, name)
@@ -64,7 +72,7 @@ func (c *Config) Peers() ([]Peer, error) {
 		byName[name] = append(byName[name], u)
 	}
 	if _, ok := byName[c.Name]; !ok {
-		return nil, errors.New("--initial-cluster has no member named " + c.Name)
+		return nil, fmt.Errorf("couldn't find local name %q in the initial cluster configuration", c.Name)
 	}
 	peers := make([]Peer, 0, len(order))
 	for _, name := range order {

@@ -37,13 +37,23 @@ type Member struct {
 // everything the member had acknowledged before it stopped, and only then
 // accepts on the listeners. It returns once the member serves requests.
 //
-// Binding comes first so that a busy port is found before the data dir is
-// touched; until the member accepts, a client's connection waits in the
-// kernel's backlog, so its first answer is already from the recovered state.
+// Deciding who the member is comes first (decideBoot: it only reads the data
+// dir and asks the other members), so that inconsistent flags stop it before
+// anything is bound or written. Binding comes next so that a busy port is
+// found before the data dir is touched; until the member accepts, a client's
+// connection waits in the kernel's backlog, so its first answer is already
+// from the recovered state.
 func Start(cfg Config) (*Member, error) {
-	peers, err := cfg.Peers()
+	// Who this member is comes first: flags that contradict each other, the
+	// data dir or the running cluster stop it before it binds or writes.
+	b, err := decideBoot(&cfg)
 	if err != nil {
 		return nil, err
+	}
+	self, members, clusterID, known := b.self, b.members, b.clusterID, b.known
+	ids := make([]uint64, len(members))
+	for i, mb := range members {
+		ids[i] = mb.ID
 	}
 	lns, err := listen(cfg.ListenClientURLs)
 	if err != nil {
@@ -65,64 +75,6 @@ func Start(cfg Config) (*Member, error) {
 			}
 		}
 	}()
-	var self actors.Member
-	ids := make([]uint64, len(peers))
-	members := make([]actors.Member, len(peers))
-	for i, p := range peers {
-		ids[i] = p.ID
-		members[i] = actors.Member{ID: p.ID, Name: p.Name, PeerURLs: p.PeerURLs}
-		if p.Name == cfg.Name {
-			members[i].ClientURLs = cfg.AdvertiseClientURLs
-			self = members[i]
-		}
-	}
-
-	clusterID := ClusterID(ids)
-	stored, known, err := loadIdentity(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	if known && stored.MemberID != self.ID {
-		cfg.Log.Warn().Str("stored", actors.HexID(stored.MemberID)).Str("flags", actors.HexID(self.ID)).
-			Msg("data dir belongs to another member id than the flags derive; keeping the stored one")
-		for i := range members {
-			if members[i].ID == self.ID {
-				members[i].ID = stored.MemberID
-			}
-		}
-		for i := range ids {
-			if ids[i] == self.ID {
-				ids[i] = stored.MemberID
-			}
-		}
-		self.ID = stored.MemberID
-	}
-	if known {
-		if err := logPresent(cfg.DataDir, stored); err != nil {
-			return nil, err
-		}
-		clusterID = stored.ClusterID
-	}
-	join := !known && cfg.InitialClusterState == "existing"
-	if join {
-		ms, cid, err := fetchCluster(peers, cfg.Name)
-		if err != nil {
-			return nil, err
-		}
-		found, ok := findSelf(ms, self.PeerURLs)
-		if !ok {
-			return nil, fmt.Errorf("the cluster has no member with this member's peer URLs %v: add it first (POST /v2/members)", self.PeerURLs)
-		}
-		self.ID, self.Name, clusterID = found.ID, cfg.Name, cid
-		members, ids = nil, nil
-		for _, mb := range ms {
-			if mb.ID == self.ID {
-				mb = self
-			}
-			members = append(members, mb)
-			ids = append(ids, mb.ID)
-		}
-	}
 
 	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns, idle: make(chan struct{})}
 	serving := make(chan struct{})
@@ -177,10 +129,11 @@ func Start(cfg Config) (*Member, error) {
 			VerifyFile:     cfg.VerifyFile,
 			Transport:      m.peers.transport,
 			Members:        members,
-			Join:           join,
 			ClusterToken:   cfg.InitialClusterToken,
-			// etcd's default; the flag comes with the start-up checks.
-			StrictReconfigCheck: true,
+
+			JoinExisting:        b.join,
+			ForceNewCluster:     b.force,
+			StrictReconfigCheck: cfg.StrictReconfigCheck,
 		})},
 	}
 	for _, s := range steps {
@@ -201,6 +154,8 @@ func Start(cfg Config) (*Member, error) {
 		RequestTimeout: 5*time.Second + 2*cfg.ElectionTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
 		EnablePprof:    cfg.EnablePprof,
+
+		StrictReconfigCheck: cfg.StrictReconfigCheck,
 	})
 	select {
 	case <-serving:
@@ -211,6 +166,12 @@ func Start(cfg Config) (*Member, error) {
 	if !known {
 		// Written once the log exists, so that an identity always has one.
 		if err := saveIdentity(cfg.DataDir, identity{MemberID: self.ID, ClusterID: clusterID}); err != nil {
+			m.Stop()
+			return nil, err
+		}
+	}
+	if b.join && !known {
+		if err := m.catchUp(cfg.Log, max(time.Second, 2*cfg.ElectionTimeout)); err != nil {
 			m.Stop()
 			return nil, err
 		}

@@ -35,7 +35,9 @@ func startPeers(log zerolog.Logger, lns []net.Listener, self actors.Member, clus
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/raft/", t.Handler())
-	mux.Handle("GET "+membersPath, serveMembers(root, raft, clusterID))
+	// The members as this member has applied them, as /v2/members lists
+	// them: a joining member finds itself there.
+	mux.Handle(peerMembersPath, membersHandler(clusterID, appliedMembers(root, raft)))
 	p := &peerSide{transport: t, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
 	for _, ln := range lns {
 		go func() {

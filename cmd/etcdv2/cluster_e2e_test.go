@@ -41,15 +41,15 @@ func startCluster(t *testing.T, n int) []*member {
 	return ms
 }
 
-func (m *member) start(t *testing.T, cluster string) {
+func (m *member) start(t *testing.T, cluster string, extra ...string) {
 	t.Helper()
 	cu := fmt.Sprintf("http://127.0.0.1:%d", m.client)
 	pu := fmt.Sprintf("http://127.0.0.1:%d", m.peer)
-	cmd := exec.Command(binPath, "--name", m.name, "--data-dir", m.dir, "--log-level", "warn",
+	cmd := exec.Command(binPath, append([]string{"--name", m.name, "--data-dir", m.dir, "--log-level", "warn",
 		"--listen-client-urls", cu, "--advertise-client-urls", cu,
 		"--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu,
 		"--initial-cluster", cluster, "--initial-cluster-token", "e2e-cluster",
-		"--heartbeat-interval", "50", "--election-timeout", "500")
+		"--heartbeat-interval", "50", "--election-timeout", "500"}, extra...)...)
 	logs := &syncBuilder{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -30,6 +30,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (syste
 	cluster := fs.String("initial-cluster", "", "Initial cluster configuration for bootstrapping (default ${name}=${initial-advertise-peer-urls}).")
 	clusterState := fs.String("initial-cluster-state", "new", "Initial cluster state ('new' or 'existing').")
 	token := fs.String("initial-cluster-token", "etcd-cluster", "Initial cluster token for the etcd cluster during bootstrap.")
+	forceNew := fs.Bool("force-new-cluster", false, "Force to create a new one member cluster: a member of a cluster that lost its quorum restarts on its data dir as the only member, with all its data.")
+	strictReconfig := fs.Bool("strict-reconfig-check", true, "Reject reconfiguration requests that would cause quorum loss.")
 	snapCount := fs.Uint64("snapshot-count", 10000, "Number of committed transactions to trigger a snapshot to disk.")
 	heartbeat := fs.Uint("heartbeat-interval", 100, "Time (in milliseconds) of a heartbeat interval.")
 	election := fs.Uint("election-timeout", 1000, "Time (in milliseconds) for an election to timeout.")
@@ -89,6 +91,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (syste
 		InitialCluster:           *cluster,
 		InitialClusterState:      *clusterState,
 		InitialClusterToken:      *token,
+		ForceNewCluster:          *forceNew,
+		StrictReconfigCheck:      *strictReconfig,
 		SnapshotCount:            *snapCount,
 		HeartbeatInterval:        time.Duration(*heartbeat) * time.Millisecond,
 		ElectionTimeout:          time.Duration(*election) * time.Millisecond,

@@ -57,3 +57,20 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		t.Error("bad environment value accepted")
 	}
 }
+
+// --strict-reconfig-check is on unless turned off, --force-new-cluster off
+// unless asked for, as in etcd 3.5; both reach the member's config.
+func TestReconfigAndForceFlags(t *testing.T) {
+	cfg, err := parseFlags(nil, env(nil), io.Discard)
+	if err != nil || !cfg.StrictReconfigCheck || cfg.ForceNewCluster {
+		t.Fatalf("defaults: strict %v force %v (%v)", cfg.StrictReconfigCheck, cfg.ForceNewCluster, err)
+	}
+	cfg, err = parseFlags([]string{"--strict-reconfig-check=false", "--force-new-cluster"}, env(nil), io.Discard)
+	if err != nil || cfg.StrictReconfigCheck || !cfg.ForceNewCluster {
+		t.Fatalf("set: strict %v force %v (%v)", cfg.StrictReconfigCheck, cfg.ForceNewCluster, err)
+	}
+	cfg, err = parseFlags(nil, env(map[string]string{"ETCD_STRICT_RECONFIG_CHECK": "false", "ETCD_FORCE_NEW_CLUSTER": "true"}), io.Discard)
+	if err != nil || cfg.StrictReconfigCheck || !cfg.ForceNewCluster {
+		t.Fatalf("from the environment: strict %v force %v (%v)", cfg.StrictReconfigCheck, cfg.ForceNewCluster, err)
+	}
+}

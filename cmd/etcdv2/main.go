@@ -4,10 +4,11 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/rs/zerolog"
 
 	"github.com/etcdv2/server/actors/system"
 )
@@ -21,7 +22,10 @@ func main() {
 		if err == errHelp {
 			os.Exit(0)
 		}
-		fmt.Fprintln(os.Stderr, "etcdv2:", err)
+		// The flags that choose the log's form are not known to be
+		// good: the one line is zerolog's JSON, as every other.
+		log := zerolog.New(os.Stderr).With().Timestamp().Logger()
+		log.Error().Err(err).Msg("bad flags")
 		os.Exit(2)
 	}
 	cfg.VerifyFile = verifyInChild

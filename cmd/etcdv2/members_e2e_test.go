@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +80,10 @@ func memberRequest(t *testing.T, method, url, body string) (int, string) {
 func TestClusterMembershipAtRuntime(t *testing.T) {
 	ms := startCluster(t, 3)
 	names := func(ms ...*member) []string {
-		type nm struct{ id, s string }
+		type nm struct {
+			id uint64
+			s  string
+		}
 		var out []nm
 		for _, m := range ms {
 			var self struct{ ID string }
@@ -88,9 +93,13 @@ func TestClusterMembershipAtRuntime(t *testing.T) {
 			}
 			json.NewDecoder(resp.Body).Decode(&self)
 			resp.Body.Close()
-			out = append(out, nm{self.ID, m.name + " " + m.url})
+			id, err := strconv.ParseUint(self.ID, 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, nm{id, m.name + " " + m.url})
 		}
-		slices.SortFunc(out, func(a, b nm) int { return strings.Compare(a.id, b.id) })
+		slices.SortFunc(out, func(a, b nm) int { return cmp.Compare(a.id, b.id) })
 		var s []string
 		for _, o := range out {
 			s = append(s, o.s)

@@ -80,6 +80,12 @@ func (pw *Watch) renderLocked(scratch *[]byte, terminate bool) (out []byte, fina
 			break
 		}
 		switch {
+		case we.Err != nil && we.Err.Code != actors.EcodeEventIndexCleared:
+			// The watch failed (the member lost its leader): the error
+			// goes out as the last piece of the body, and the connection
+			// closes without the body's end (see abortChunk).
+			w.add(abortChunk(we.Err, pw.chunked))
+			final, pw.keep = true, false
 		case we.Err != nil || we.Event == nil:
 			// The hub ended the stream (it fell off the history, or the
 			// store was replaced): etcd just closes it.
@@ -225,4 +231,22 @@ func (e *Engine) rendered(ev *actors.Event) *rendering {
 	r.b = b
 	slot.Store(r)
 	return r
+}
+
+// abortChunk is how a watch that failed ends: its error's JSON (etcd's
+// error body), as the chunk after the events, and then no last chunk, the
+// connection closing instead. A client that reads the pieces of the body
+// sees an object with an errorCode, not an event; an HTTP client sees the
+// body cut short (Go's: io.ErrUnexpectedEOF), which etcd's Go client takes
+// as this member failing and tries the next one. An HTTP/1.0 body is the
+// error's JSON up to the connection's end.
+func abortChunk(e *actors.Error, chunked bool) []byte {
+	j := e.AppendJSON(nil)
+	if !chunked {
+		return j
+	}
+	b := strconv.AppendUint(make([]byte, 0, len(j)+8), uint64(len(j)), 16)
+	b = append(b, "\r\n"...)
+	b = append(b, j...)
+	return append(b, "\r\n"...)
 }
