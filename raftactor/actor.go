@@ -56,7 +56,11 @@ type raftActor struct {
 	peerURLs    map[uint64][]string // the peers the transport knows
 	publishedAt int64               // the last time self was published
 	removed     bool                // this member applied its own removal
-	queued      []*actors.Propose   // waiting for a leader
+	refused     map[uint64]bool     // removed members the transport refuses
+	// membersDirty: a change was applied in this Ready; the transport and
+	// the rest hear of it once the batch is (membersChanged).
+	membersDirty bool
+	queued       []*actors.Propose // waiting for a leader
 
 	reads    readQueue
 	noLeader leaderWatch
@@ -194,6 +198,7 @@ func (r *raftActor) start() {
 	r.waiters = make(map[uint64]*actors.Propose)
 	r.changes = make(map[uint64]*actors.MemberChange)
 	r.peerURLs = make(map[uint64][]string)
+	r.refused = make(map[uint64]bool)
 	r.self, _ = r.cfg.initial().find(r.cfg.ID)
 	r.reads.init()
 	if err := r.open(); err != nil {

@@ -64,6 +64,8 @@ type Transport interface {
 	AddPeer(id uint64, urls []string) error
 	UpdatePeer(id uint64, urls []string) error
 	RemovePeer(id uint64)
+	// Refuse: the cluster removed the peer; its messages are refused.
+	Refuse(id uint64)
 	// ActiveSince: since when the peer is connected; zero while it is not.
 	ActiveSince(id uint64) time.Time
 }

@@ -258,4 +258,5 @@ func TestJoinExistingDoesNotBootstrap(t *testing.T) {
 func (p *ackingPeer) AddPeer(uint64, []string) error    { return nil }
 func (p *ackingPeer) UpdatePeer(uint64, []string) error { return nil }
 func (p *ackingPeer) RemovePeer(uint64)                 {}
+func (p *ackingPeer) Refuse(uint64)                     {}
 func (p *ackingPeer) ActiveSince(uint64) time.Time      { return time.Time{} }

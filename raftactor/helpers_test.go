@@ -267,4 +267,5 @@ func (c *channelActor) Receive(ctx actor.Context) {
 func (p *votingPeer) AddPeer(uint64, []string) error    { return nil }
 func (p *votingPeer) UpdatePeer(uint64, []string) error { return nil }
 func (p *votingPeer) RemovePeer(uint64)                 {}
+func (p *votingPeer) Refuse(uint64)                     {}
 func (p *votingPeer) ActiveSince(uint64) time.Time      { return time.Time{} }

@@ -47,6 +47,10 @@ func (r *raftActor) runReady() {
 			}
 		}
 		r.sendMessages(peers)
+		if r.membersDirty {
+			r.membersDirty = false
+			r.membersChanged()
+		}
 		if r.confApplied {
 			r.confApplied = false
 			r.campaignIfAlone()

@@ -220,7 +220,9 @@ func (r *raftActor) confChanged(index uint64, cs *raftpb.ConfState, mem membersh
 	r.ctx.Send(r.writer, &saveConfState{cs: cloneConf(cs)})
 	r.log.Info().Uint64("index", index).Strs("voters", actors.HexIDs(cs.GetVoters())).
 		Strs("learners", actors.HexIDs(cs.GetLearners())).Int("members", len(mem.Members)).Msg("membership applied")
-	r.membersChanged()
+	// Told once the whole batch is applied (runReady): a replay of several
+	// changes must not make the transport drop and redial a peer midway.
+	r.membersDirty = true
 }
 
 // applyPublish applies a member's published name and client URLs; a member
@@ -280,6 +282,12 @@ func (r *raftActor) membersChanged() {
 			if !seen[id] {
 				t.RemovePeer(id)
 				delete(r.peerURLs, id)
+			}
+		}
+		for _, id := range mem.Removed {
+			if !r.refused[id] {
+				t.Refuse(id)
+				r.refused[id] = true
 			}
 		}
 	}

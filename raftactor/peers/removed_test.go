@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// A member the cluster removed is refused by its former peers with 410,
+// A member the cluster removed (Refuse) is refused by its former peers with 410,
 // and learns so from the refusal even if it missed the entry that removed
 // it; ActiveSince follows the stream up and down.
 func TestRemovedMemberIsTold(t *testing.T) {
@@ -20,7 +20,7 @@ func TestRemovedMemberIsTold(t *testing.T) {
 	if !a.tr.ActiveSince(99).IsZero() {
 		t.Fatal("an unknown peer is active")
 	}
-	a.tr.RemovePeer(2)
+	a.tr.Refuse(2)
 	if !a.tr.ActiveSince(2).IsZero() {
 		t.Fatal("a removed peer is active")
 	}

@@ -241,7 +241,6 @@ func (t *Transport) RemovePeer(id uint64) {
 	old := *t.peers.Load()
 	p := old[id]
 	if p == nil {
-		t.removed[id] = true
 		t.mu.Unlock()
 		return
 	}
@@ -255,10 +254,18 @@ func (t *Transport) RemovePeer(id uint64) {
 	if in := t.inFrom[id]; in != nil {
 		in.cancel()
 	}
-	t.removed[id] = true
 	t.mu.Unlock()
 	p.stop()
 	p.log.Info().Msg("peer removed")
+}
+
+// Refuse removes the peer for good: the cluster removed it, and its
+// streams are answered 410 Gone from now on, which tells it so.
+func (t *Transport) Refuse(id uint64) {
+	t.RemovePeer(id)
+	t.mu.Lock()
+	t.removed[id] = true
+	t.mu.Unlock()
 }
 
 // Stop ends every goroutine and connection the transport started, the
