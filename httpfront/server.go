@@ -48,10 +48,6 @@ type Config struct {
 	Now            func() int64  // clock in unix nanoseconds; nil: time.Now
 	EnablePprof    bool          // serve /debug/pprof/ (etcd's --enable-pprof)
 
-	// StrictReconfigCheck (etcd's --strict-reconfig-check, default true):
-	// a membership change that would leave the cluster without a quorum of
-	// started members is refused.
-	StrictReconfigCheck bool
 }
 
 // Server is the HTTP front end of one member.
@@ -76,8 +72,6 @@ type Server struct {
 	mu     sync.Mutex
 	closed bool
 	lns    []net.Listener
-
-	strictReconfig bool // Config.StrictReconfigCheck, for membership changes
 }
 
 // host is the server as its connection engine sees it.
@@ -101,8 +95,6 @@ func New(cfg Config) *Server {
 		self:    cfg.Self,
 		cluster: []byte(strconv.FormatUint(cfg.ClusterID, 16)),
 		closing: make(chan struct{}),
-
-		strictReconfig: cfg.StrictReconfigCheck,
 	}
 	if s.now == nil {
 		s.now = func() int64 { return time.Now().UnixNano() }

@@ -154,8 +154,6 @@ func Start(cfg Config) (*Member, error) {
 		RequestTimeout: 5*time.Second + 2*cfg.ElectionTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
 		EnablePprof:    cfg.EnablePprof,
-
-		StrictReconfigCheck: cfg.StrictReconfigCheck,
 	})
 	select {
 	case <-serving:
