@@ -1,6 +1,7 @@
 package raftactor
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -89,6 +90,6 @@ func (l *leaderStats) copy() []actors.FollowerStats {
 	for _, f := range l.followers {
 		out = append(out, *f)
 	}
-	slices.SortFunc(out, func(a, b actors.FollowerStats) int { return cmpID(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b actors.FollowerStats) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }

@@ -9,6 +9,7 @@ package raftactor
 // its index in front of the tree's image (see image.go).
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 
@@ -23,7 +24,7 @@ type membership struct {
 }
 
 func (m membership) find(id uint64) (actors.Member, bool) {
-	i, ok := slices.BinarySearchFunc(m.Members, id, func(a actors.Member, id uint64) int { return cmpID(a.ID, id) })
+	i, ok := slices.BinarySearchFunc(m.Members, id, func(a actors.Member, id uint64) int { return cmp.Compare(a.ID, id) })
 	if !ok {
 		return actors.Member{}, false
 	}
@@ -82,16 +83,6 @@ func (m membership) without(id uint64) membership {
 		out.Removed = slices.Insert(out.Removed, i, id)
 	}
 	return out
-}
-
-func cmpID(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // memberContext is what a conf change carries: the member it adds or

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,15 +24,9 @@ type member struct {
 // is healthy (which needs a leader).
 func startCluster(t *testing.T, n int) []*member {
 	t.Helper()
-	root := t.TempDir()
-	ms := make([]*member, n)
-	var spec []string
-	for i := range ms {
-		ms[i] = &member{name: fmt.Sprintf("m%d", i), dir: filepath.Join(root, fmt.Sprint(i)), client: freePort(t), peer: freePort(t)}
-		spec = append(spec, fmt.Sprintf("%s=http://127.0.0.1:%d", ms[i].name, ms[i].peer))
-	}
+	ms, spec := newMembers(t, n)
 	for _, m := range ms {
-		m.start(t, strings.Join(spec, ","))
+		m.start(t, spec)
 	}
 	for _, m := range ms {
 		m.waitHealthy(t)

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -82,23 +83,13 @@ func listSegments(dir string) ([]segment, error) {
 			segs = append(segs, segment{seq: seq, first: first, path: filepath.Join(dir, de.Name())})
 		}
 	}
-	slices.SortFunc(segs, func(a, b segment) int { return int64cmp(a.seq, b.seq) })
+	slices.SortFunc(segs, func(a, b segment) int { return cmp.Compare(a.seq, b.seq) })
 	for i := 1; i < len(segs); i++ {
 		if segs[i].seq != segs[i-1].seq+1 {
 			return nil, fmt.Errorf("%w: segment %d follows %d in %s", ErrCorrupt, segs[i].seq, segs[i-1].seq, dir)
 		}
 	}
 	return segs, nil
-}
-
-func int64cmp(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Open replays the log in dir (made if missing), cuts a torn tail, and
