@@ -69,6 +69,8 @@ type linClient struct {
 	incs  []atomic.Int64
 	known map[string]seenAt // value "" with index 0: seen not to exist
 	avoid []time.Time       // per member: not before, after it gave no answer
+	// failure says why the last operation got no definite answer.
+	failure string
 }
 
 type kvResp struct {
@@ -167,6 +169,7 @@ func (c *linClient) do(m int, in kvIn, plain bool) bool {
 	}
 	ret := c.rec.now()
 	sameInc := c.incs[m].Load() == inc
+	c.failure = fmt.Sprintf("%d %d %q %v", status, body.ErrorCode, body.Cause, err)
 
 	var out kvOut
 	var op *net.OpError
@@ -268,7 +271,7 @@ func TestLinearizableUnderFaults(t *testing.T) {
 		load = time.Duration(n) * time.Second
 	}
 	fn := newFaultNet()
-	ms := startClusterWith(t, 3, clusterOpts{net: fn, flags: []string{"--snapshot-count", "300"}})
+	ms := startClusterWith(t, 3, clusterOpts{net: fn, flags: []string{"--snapshot-count", "300", "--log-level", "info"}})
 	ids := make([]string, len(ms))
 	for i, m := range ms {
 		s, err := selfOf(m.url)
@@ -297,13 +300,25 @@ func TestLinearizableUnderFaults(t *testing.T) {
 
 	// Everybody up and joined: a last quorum read of every key on every
 	// member goes into the history, so the members must agree at the end.
+	// Right after a heal a member may need a few seconds to be reachable
+	// again (see cluster_partition_e2e_test.go), hence the retries.
 	waitLeader(t, ms, 15*time.Second)
+	for _, m := range ms {
+		m.waitHealthy(t)
+	}
 	final := &linClient{rec: rec, id: int(rec.nextID.Add(1)), rnd: rand.New(rand.NewSource(1)),
 		http: &http.Client{Timeout: 5 * time.Second}, urls: urlsOf(ms), incs: incs, known: map[string]seenAt{}}
 	for m := range ms {
 		for _, k := range linKeys {
-			if !final.do(m, kvIn{op: opGet, key: k}, false) {
-				t.Fatalf("final quorum read of %s on %s got no answer", k, ms[m].name)
+			var fails []string
+			for !final.do(m, kvIn{op: opGet, key: k}, false) {
+				fails = append(fails, final.failure)
+				if len(fails) == 5 {
+					t.Fatalf("final quorum read of %s on %s got no answer: %v; logs:\n%s", k, ms[m].name, fails, tail(ms[m].logs.String(), 40))
+				}
+			}
+			if len(fails) > 0 {
+				t.Logf("final quorum read of %s on %s answered after %d failures: %v", k, ms[m].name, len(fails), fails)
 			}
 		}
 	}

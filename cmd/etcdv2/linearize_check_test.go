@@ -93,9 +93,13 @@ func checkLinearizable(t *testing.T, rec *linRecorder, kills, cuts int, load tim
 	for _, b := range checkMonotonic(rec.reads) {
 		t.Errorf("reads going back: %s", b)
 	}
-	// Not a promise etcd makes: across a restart a member may answer from
-	// an older state than before it was killed (it restarts from the commit
-	// index on its disk, which may lag what it had applied). Only counted.
+	// Across a restart a member of a cluster does answer plain reads from
+	// an older state than before it was killed: it serves from the commit
+	// index on its disk, which is written lazily and may lag what it had
+	// applied, and then catches up from the leader. etcd does not promise
+	// more for plain reads. (The README promises more, for what the member
+	// itself acknowledged; a cluster member killed right after it answered
+	// a write breaks that too.) Only counted here.
 	all := make([]readAt, len(rec.reads))
 	for i, r := range rec.reads {
 		r.inc = 0
