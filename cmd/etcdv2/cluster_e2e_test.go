@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,7 +17,16 @@ import (
 type member struct {
 	name, dir    string
 	client, peer int
+	advPeer      int      // the peer port the others dial: peer, or its proxy's
+	flags        []string // extra flags, after the defaults (the last one given wins)
+	cluster      string   // its --initial-cluster
 	*server
+}
+
+// clusterOpts changes how startClusterWith starts the members.
+type clusterOpts struct {
+	flags []string  // extra flags for every member
+	net   *faultNet // if set, each member advertises a proxy of net as its peer URL
 }
 
 // startCluster starts n members of one new cluster on loopback ports, each
@@ -24,9 +34,25 @@ type member struct {
 // is healthy (which needs a leader).
 func startCluster(t *testing.T, n int) []*member {
 	t.Helper()
-	ms, spec := newMembers(t, n)
+	return startClusterWith(t, n, clusterOpts{})
+}
+
+func startClusterWith(t *testing.T, n int, o clusterOpts) []*member {
+	t.Helper()
+	root := t.TempDir()
+	ms := make([]*member, n)
+	var spec []string
+	for i := range ms {
+		m := &member{name: fmt.Sprintf("m%d", i), dir: filepath.Join(root, fmt.Sprint(i)), client: freePort(t), peer: freePort(t), flags: o.flags}
+		m.advPeer = m.peer
+		if o.net != nil {
+			m.advPeer = o.net.proxy(t, fmt.Sprintf("127.0.0.1:%d", m.peer))
+		}
+		ms[i] = m
+		spec = append(spec, fmt.Sprintf("%s=http://127.0.0.1:%d", m.name, m.advPeer))
+	}
 	for _, m := range ms {
-		m.start(t, spec)
+		m.start(t, strings.Join(spec, ","))
 	}
 	for _, m := range ms {
 		m.waitHealthy(t)
@@ -34,15 +60,24 @@ func startCluster(t *testing.T, n int) []*member {
 	return ms
 }
 
+// start starts the member's process with cluster as its --initial-cluster
+// (and extra flags after its own); restart starts it again with the one it
+// was first started with.
 func (m *member) start(t *testing.T, cluster string, extra ...string) {
 	t.Helper()
+	m.cluster = cluster
 	cu := fmt.Sprintf("http://127.0.0.1:%d", m.client)
 	pu := fmt.Sprintf("http://127.0.0.1:%d", m.peer)
-	cmd := exec.Command(binPath, append([]string{"--name", m.name, "--data-dir", m.dir, "--log-level", "warn",
+	adv := pu
+	if m.advPeer != 0 {
+		adv = fmt.Sprintf("http://127.0.0.1:%d", m.advPeer)
+	}
+	args := append([]string{"--name", m.name, "--data-dir", m.dir, "--log-level", "warn",
 		"--listen-client-urls", cu, "--advertise-client-urls", cu,
-		"--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu,
+		"--listen-peer-urls", pu, "--initial-advertise-peer-urls", adv,
 		"--initial-cluster", cluster, "--initial-cluster-token", "e2e-cluster",
-		"--heartbeat-interval", "50", "--election-timeout", "500"}, extra...)...)
+		"--heartbeat-interval", "50", "--election-timeout", "500"}, append(m.flags, extra...)...)
+	cmd := exec.Command(binPath, args...)
 	logs := &syncBuilder{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -51,6 +86,11 @@ func (m *member) start(t *testing.T, cluster string, extra ...string) {
 	m.server = &server{cmd: cmd, url: cu, addr: fmt.Sprintf("127.0.0.1:%d", m.client), logs: logs}
 	s := m.server
 	t.Cleanup(func() { s.kill() })
+}
+
+func (m *member) restart(t *testing.T) {
+	t.Helper()
+	m.start(t, m.cluster)
 }
 
 func (m *member) state(t *testing.T) string {
