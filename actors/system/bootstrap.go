@@ -296,6 +296,10 @@ func checkURL(raw string) error {
 // create, so the answer is a small "not found".
 const catchUpProbe = "/\x00catch-up"
 
+// restartCatchUp (plus a few election timeouts) bounds a restarted member's
+// wait for its leader.
+const restartCatchUp = 2 * time.Second
+
 // catchUp holds a member that has just joined a running cluster back from
 // its clients until it has applied everything the cluster had committed when
 // it asked: a linearizable read, which goes through the leader and is
@@ -309,8 +313,14 @@ const catchUpProbe = "/\x00catch-up"
 // catch-up may take longer than any one wait. The first good answer ends
 // it; it waits as long as it takes (the leader may be adding this member
 // only now), saying so now and then, and gives up only if the member fails.
-func (m *Member) catchUp(log zerolog.Logger, retry time.Duration) error {
+func (m *Member) catchUp(log zerolog.Logger, retry, limit time.Duration) error {
 	start := time.Now()
+	var give <-chan time.Time
+	if limit > 0 {
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		give = t.C
+	}
 	answers := make(chan *actors.Read)
 	quit := make(chan struct{})
 	defer close(quit)
@@ -336,14 +346,17 @@ func (m *Member) catchUp(log zerolog.Logger, retry time.Duration) error {
 		select {
 		case a := <-answers:
 			if a.Err == nil || a.Err.Code < actors.EcodeRaftInternal {
-				log.Info().Dur("took", time.Since(start)).Uint64("raft-index", a.RaftIndex).Msg("joined: caught up with the cluster")
+				log.Info().Dur("took", time.Since(start)).Uint64("raft-index", a.RaftIndex).Msg("caught up with the cluster")
 				return nil
 			}
+		case <-give:
+			log.Warn().Dur("waited", time.Since(start)).Msg("no leader to catch up with: serving what this member has, which may lack writes it acknowledged before it stopped")
+			return nil
 		case <-tick.C:
 			ask()
 			if time.Since(said) >= 10*time.Second {
 				said = time.Now()
-				log.Warn().Dur("waited", time.Since(start)).Msg("joining a running cluster: waiting to catch up with its leader before serving clients")
+				log.Warn().Dur("waited", time.Since(start)).Msg("waiting to catch up with the cluster's leader before serving clients")
 			}
 		case err := <-m.failed:
 			return err

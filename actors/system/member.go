@@ -168,8 +168,19 @@ func Start(cfg Config) (*Member, error) {
 			return nil, err
 		}
 	}
-	if b.join && !known {
-		if err := m.catchUp(cfg.Log, max(time.Second, 2*cfg.ElectionTimeout)); err != nil {
+	retry := max(time.Second, 2*cfg.ElectionTimeout)
+	switch {
+	case b.join && !known:
+		if err := m.catchUp(cfg.Log, retry, 0); err != nil {
+			m.Stop()
+			return nil, err
+		}
+	case known && len(members) > 1:
+		// The commit index on disk lags what this member had applied (it
+		// rides along with the next batch): after a crash its log holds
+		// writes it acknowledged, but not that they were committed. Its
+		// leader knows; without one for a while it serves what it has.
+		if err := m.catchUp(cfg.Log, retry, restartCatchUp+3*cfg.ElectionTimeout); err != nil {
 			m.Stop()
 			return nil, err
 		}

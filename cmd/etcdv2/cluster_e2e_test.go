@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,7 +77,7 @@ func (m *member) start(t *testing.T, cluster string, extra ...string) {
 		"--listen-client-urls", cu, "--advertise-client-urls", cu,
 		"--listen-peer-urls", pu, "--initial-advertise-peer-urls", adv,
 		"--initial-cluster", cluster, "--initial-cluster-token", "e2e-cluster",
-		"--heartbeat-interval", "50", "--election-timeout", "500"}, append(m.flags, extra...)...)
+		"--heartbeat-interval", "50", "--election-timeout", "500"}, slices.Concat(m.flags, extra)...)
 	cmd := exec.Command(binPath, args...)
 	logs := &syncBuilder{}
 	cmd.Stdout, cmd.Stderr = logs, logs
