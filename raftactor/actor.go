@@ -116,6 +116,7 @@ func (r *raftActor) Receive(ctx actor.Context) {
 			}
 			r.watchLeader()
 			r.maybePublish()
+			r.retryRounds()
 		}
 	case *Inbound:
 		r.onInbound(m)

@@ -15,6 +15,9 @@ import (
 // here waits on the disk. Committed entries arrive only once they are
 // durable here, and go to the tree at once.
 func (r *raftActor) runReady() {
+	if r.live() {
+		r.askRound()
+	}
 	for r.live() && r.rn.HasReady() {
 		rd := r.rn.Ready()
 		if hs := rd.HardState; !raft.IsEmptyHardState(hs) {
