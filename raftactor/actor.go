@@ -61,6 +61,7 @@ type raftActor struct {
 	// the rest hear of it once the batch is (membersChanged).
 	membersDirty bool
 	queued       []*actors.Propose // waiting for a leader
+	queuedAt     []int64           // when each arrived (unix ns)
 
 	reads    readQueue
 	noLeader leaderWatch
@@ -117,6 +118,7 @@ func (r *raftActor) Receive(ctx actor.Context) {
 			r.watchLeader()
 			r.maybePublish()
 			r.retryRounds()
+			r.expireQueued()
 		}
 	case *Inbound:
 		r.onInbound(m)

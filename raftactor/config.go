@@ -19,6 +19,9 @@ type Config struct {
 	// whenever the applied membership says otherwise.
 	Members      []actors.Member
 	ClusterToken string // --initial-cluster-token: part of a new member's id
+	// ProposalTimeout: a proposal waiting for a leader longer than this
+	// fails (its client was told it timed out); 0: it waits.
+	ProposalTimeout time.Duration
 	// StrictReconfigCheck refuses a change that would leave fewer members
 	// connected than a quorum of the cluster it makes (etcd's
 	// --strict-reconfig-check).

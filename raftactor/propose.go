@@ -1,6 +1,10 @@
 package raftactor
 
-import "github.com/etcdv2/server/actors"
+import (
+	"time"
+
+	"github.com/etcdv2/server/actors"
+)
 
 func (r *raftActor) onPropose(p *actors.Propose) {
 	if !r.live() {
@@ -14,6 +18,7 @@ func (r *raftActor) onPropose(p *actors.Propose) {
 			return
 		}
 		r.queued = append(r.queued, p)
+		r.queuedAt = append(r.queuedAt, time.Now().UnixNano())
 		return
 	}
 	r.propose(p)
@@ -50,10 +55,29 @@ func (r *raftActor) holdAppends() bool {
 // flushQueued proposes what waited for a leader, now that there is one.
 func (r *raftActor) flushQueued() {
 	q := r.queued
-	r.queued = nil
+	r.queued, r.queuedAt = nil, r.queuedAt[:0]
 	for i, p := range q {
 		q[i] = nil
 		r.propose(p)
+	}
+}
+
+// expireQueued fails the proposals that waited for a leader longer than
+// the front waits for their answer (on a tick): their clients were told the
+// request timed out, so they must not be applied later, when a leader comes.
+func (r *raftActor) expireQueued() {
+	if len(r.queued) == 0 || r.cfg.ProposalTimeout <= 0 {
+		return
+	}
+	old := time.Now().UnixNano() - int64(r.cfg.ProposalTimeout)
+	n := 0
+	for n < len(r.queued) && r.queuedAt[n] <= old {
+		r.replyErr(r.queued[n], actors.EcodeRaftInternal, "etcdserver: request timed out")
+		r.queued[n] = nil
+		n++
+	}
+	if n > 0 {
+		r.queued, r.queuedAt = r.queued[n:], r.queuedAt[n:]
 	}
 }
 
@@ -80,7 +104,7 @@ func (r *raftActor) failWaiters(code int, cause string) {
 	for _, p := range r.queued {
 		r.replyErr(p, code, cause)
 	}
-	r.queued = nil
+	r.queued, r.queuedAt = nil, nil
 	for id, m := range r.changes {
 		delete(r.changes, id)
 		m.Status, m.Message = 500, "Internal Server Error"

@@ -131,3 +131,23 @@ func TestLostReadIndexIsAskedAgain(t *testing.T) {
 	}
 	m.stop()
 }
+
+// A proposal that waits for a leader longer than its client waits for the
+// answer fails then: it is never applied after its client heard it timed
+// out.
+func TestQueuedProposalTimesOut(t *testing.T) {
+	sys := newSystem(t)
+	// Two voters, the other never answers: no leader ever.
+	m := startMember(t, sys, Config{ID: 1, Peers: []uint64{1, 2}, DataDir: t.TempDir(),
+		TickInterval: 10 * time.Millisecond, ProposalTimeout: 300 * time.Millisecond})
+	start := time.Now()
+	p := m.propose("/q")
+	got := await(t, p.Done)
+	if got.Err == nil || got.Err.Code != actors.EcodeRaftInternal || got.Err.Cause != "etcdserver: request timed out" {
+		t.Fatalf("answer: %+v", got.Err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("failed after %v", took)
+	}
+	m.stop()
+}

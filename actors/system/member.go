@@ -101,6 +101,8 @@ func Start(cfg Config) (*Member, error) {
 		return err
 	}
 	tick := cfg.HeartbeatInterval
+	// etcd's request timeout.
+	requestTimeout := 5*time.Second + 2*cfg.ElectionTimeout
 	// The tree keeps as many of its last events in its snapshots as the hub
 	// keeps for watchers, to give them back after a restart.
 	history := cfg.WatchHistory
@@ -130,6 +132,8 @@ func Start(cfg Config) (*Member, error) {
 			Transport:      m.peers.transport,
 			Members:        members,
 			ClusterToken:   cfg.InitialClusterToken,
+			// As long as the front waits for the answer.
+			ProposalTimeout: requestTimeout,
 
 			JoinExisting:        b.join,
 			ForceNewCluster:     b.force,
@@ -151,7 +155,7 @@ func Start(cfg Config) (*Member, error) {
 		Self:           self,
 		ClusterID:      clusterID,
 		MaxBodyBytes:   cfg.MaxRequestBytes,
-		RequestTimeout: 5*time.Second + 2*cfg.ElectionTimeout,
+		RequestTimeout: requestTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
 		EnablePprof:    cfg.EnablePprof,
 	})
