@@ -217,8 +217,11 @@ func (p *peer) dialStream(u string) (*stream, error) {
 	// lets a cancel (Stop, a stall, no answer) through.
 	context.AfterFunc(ctx, func() { pr.CloseWithError(errors.New("stream closed")) })
 	// The body never ends, so ResponseHeaderTimeout does not apply: the
-	// receiver answers at once, and this bounds the wait for it.
-	answer := time.AfterFunc(p.t.cfg.DialTimeout+p.t.cfg.WriteTimeout, cancel)
+	// receiver answers at once, and this bounds the wait for it (a dial and
+	// an answer). It is also how a connection closed before the answer is
+	// noticed, as net/http waits for the body writer: a peer whose network
+	// comes back is redialed this soon.
+	answer := time.AfterFunc(2*p.t.cfg.DialTimeout, cancel)
 	resp, err := p.t.client.Do(req)
 	answer.Stop()
 	if err != nil {
