@@ -49,10 +49,12 @@ func writeKeys(t *testing.T, ms []*member, prefix string, n int) map[string]stri
 	return want
 }
 
+// checkKeys reads each key on m linearizably: a plain read may come before
+// m applied a write acknowledged by another member.
 func checkKeys(t *testing.T, m *member, want map[string]string) {
 	t.Helper()
 	for key, value := range want {
-		if code, ev := get(t, m.url, key); code != 200 || ev.Node == nil || ev.Node.Value != value {
+		if code, ev := quorumGet(t, m, key); code != 200 || ev.Node == nil || ev.Node.Value != value {
 			t.Fatalf("%s on %s: %d %+v, want %q", key, m.name, code, ev, value)
 		}
 	}
