@@ -16,6 +16,7 @@ import (
 // durable here, and go to the tree at once.
 func (r *raftActor) runReady() {
 	if r.live() {
+		r.flushProposals()
 		r.askRound()
 	}
 	for r.live() && r.rn.HasReady() {
@@ -89,6 +90,7 @@ func (r *raftActor) onLogWritten(m *logWritten) {
 		return
 	}
 	r.appendsOut -= len(m.appends)
+	var peers []*raftpb.Message
 	for _, a := range m.appends {
 		if snap := a.GetSnapshot(); snap != nil && !raft.IsEmptySnap(snap) {
 			if err := r.mem.ApplySnapshot(withoutImage(snap)); err != nil {
@@ -101,8 +103,11 @@ func (r *raftActor) onLogWritten(m *logWritten) {
 			r.fail(fmt.Errorf("raft entries: %w", err))
 			return
 		}
-		r.deliver(a.GetResponses())
+		peers = r.stepLocal(a.GetResponses(), peers)
 	}
+	// The peers' answers of a whole sync go together: of the appends it
+	// acknowledges to a leader, the last answer says all the others do.
+	r.sendMessages(lastAppResps(peers))
 	// At once rather than after the mailbox: what just became durable may
 	// be committed now (a lone voter commits on its own append), and its
 	// writers are waiting.
@@ -112,7 +117,12 @@ func (r *raftActor) onLogWritten(m *logWritten) {
 // deliver steps the responses meant for this member into raft and sends the
 // others to their peers.
 func (r *raftActor) deliver(msgs []*raftpb.Message) {
-	var peers []*raftpb.Message
+	r.sendMessages(r.stepLocal(msgs, nil))
+}
+
+// stepLocal steps the responses meant for this member into raft and
+// appends the others to peers.
+func (r *raftActor) stepLocal(msgs, peers []*raftpb.Message) []*raftpb.Message {
 	for _, m := range msgs {
 		if m.GetTo() != r.cfg.ID {
 			peers = append(peers, m)
@@ -122,7 +132,36 @@ func (r *raftActor) deliver(msgs []*raftpb.Message) {
 			r.log.Warn().Err(err).Str("type", m.GetType().String()).Msg("local raft response refused")
 		}
 	}
-	r.sendMessages(peers)
+	return peers
+}
+
+// lastAppResps drops each accepting append answer that a later one to the
+// same leader in the same term supersedes: an answer acknowledges the log up
+// to its index, so the leader learns from the last what it would from all
+// (raft frees its in-flight appends up to the index it hears). Refusals and
+// every other message stay, in order.
+func lastAppResps(msgs []*raftpb.Message) []*raftpb.Message {
+	if len(msgs) < 2 {
+		return msgs
+	}
+	out := msgs[:0]
+	for i, m := range msgs {
+		if m.GetType() == raftpb.MsgAppResp && !m.GetReject() && supersededAfter(msgs[i+1:], m) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func supersededAfter(later []*raftpb.Message, m *raftpb.Message) bool {
+	for _, n := range later {
+		if n.GetType() == raftpb.MsgAppResp && !n.GetReject() && n.GetTo() == m.GetTo() &&
+			n.GetTerm() == m.GetTerm() && n.GetIndex() >= m.GetIndex() {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *raftActor) sendMessages(msgs []*raftpb.Message) {
