@@ -62,8 +62,6 @@ type raftActor struct {
 	membersDirty bool
 	queued       []*actors.Propose // waiting for a leader
 	queuedAt     []int64           // when each arrived (unix ns)
-	props        []*raftpb.Entry   // for the next proposal round
-	propsFor     []*actors.Propose // whose entries props are, in order
 
 	reads    readQueue
 	noLeader leaderWatch

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/etcdv2/server/actors"
-	"go.etcd.io/raft/v3/raftpb"
 )
 
 func (r *raftActor) onPropose(p *actors.Propose) {
@@ -25,41 +24,22 @@ func (r *raftActor) onPropose(p *actors.Propose) {
 	r.propose(p)
 }
 
-// propose keeps p as a waiter until its entry commits, and its entry for
-// the next round of proposals (flushProposals): every write that arrives
-// while the actor drains its mailbox goes to raft as one proposal, so the
-// leader sends each follower one append for all of them, not one each.
+// propose hands p to raft and keeps it as a waiter until its entry commits.
 func (r *raftActor) propose(p *actors.Propose) {
 	c := &p.Cmd
 	// raft keeps the slice in its log: a fresh one per entry.
 	data := c.AppendEncoded(make([]byte, 0, 40+len(c.Path)+len(c.Value)+len(c.PrevValue)))
-	r.props = append(r.props, &raftpb.Entry{Data: data})
-	r.propsFor = append(r.propsFor, p)
+	if err := r.rn.Propose(data); err != nil {
+		code := actors.EcodeRaftInternal
+		if r.lead == 0 {
+			code = actors.EcodeLeaderElect
+		}
+		r.replyErr(p, code, err.Error())
+		return
+	}
 	r.waiters[c.ReqID] = p
 	if !r.holdAppends() {
 		r.scheduleReady()
-	}
-}
-
-// flushProposals hands the gathered entries to raft in one MsgProp (runReady
-// calls it first); if raft drops them, their writers are told why.
-func (r *raftActor) flushProposals() {
-	if len(r.props) == 0 {
-		return
-	}
-	ents, ps := r.props, r.propsFor
-	r.props, r.propsFor = nil, nil
-	err := r.rn.Step(&raftpb.Message{Type: raftpb.MsgProp.Enum(), From: new(r.cfg.ID), Entries: ents})
-	if err == nil {
-		return
-	}
-	code := actors.EcodeRaftInternal
-	if r.lead == 0 {
-		code = actors.EcodeLeaderElect
-	}
-	for _, p := range ps {
-		delete(r.waiters, p.Cmd.ReqID)
-		r.replyErr(p, code, err.Error())
 	}
 }
 
@@ -125,7 +105,6 @@ func (r *raftActor) failWaiters(code int, cause string) {
 		r.replyErr(p, code, cause)
 	}
 	r.queued, r.queuedAt = nil, nil
-	r.props, r.propsFor = nil, nil // their waiters were answered above
 	for id, m := range r.changes {
 		delete(r.changes, id)
 		m.Status, m.Message = 500, "Internal Server Error"

@@ -16,7 +16,6 @@ import (
 // durable here, and go to the tree at once.
 func (r *raftActor) runReady() {
 	if r.live() {
-		r.flushProposals()
 		r.askRound()
 	}
 	for r.live() && r.rn.HasReady() {
