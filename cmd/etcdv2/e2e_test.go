@@ -166,7 +166,11 @@ func put(c *http.Client, base, key, value string, extra url.Values) (int, *event
 	}
 	req, _ := http.NewRequest("PUT", base+"/v2/keys"+key, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := c.Do(req)
+	return eventOf(c.Do(req))
+}
+
+// eventOf reads a write's answer as an event.
+func eventOf(resp *http.Response, err error) (int, *eventJSON, error) {
 	if err != nil {
 		return 0, nil, err
 	}

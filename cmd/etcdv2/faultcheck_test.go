@@ -129,16 +129,7 @@ func waitAcks(t *testing.T, w *writeLoad, n int, within time.Duration) {
 }
 
 func post(c *http.Client, base, dir, value string) (int, *eventJSON, error) {
-	resp, err := c.PostForm(base+"/v2/keys"+dir, url.Values{"value": {value}})
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	var ev eventJSON
-	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil {
-		return resp.StatusCode, nil, err
-	}
-	return resp.StatusCode, &ev, nil
+	return eventOf(c.PostForm(base+"/v2/keys"+dir, url.Values{"value": {value}}))
 }
 
 func urlsOf(ms []*member) []string {
