@@ -58,8 +58,6 @@ type MemberChange struct {
 const (
 	ErrMemberIDExists      = "membership: ID exists"
 	ErrMemberPeerURLExists = "membership: peerURL exists"
-	ErrMemberIDNotFound    = "membership: ID not found"
-	ErrMemberIDRemoved     = "membership: ID removed"
 )
 
 // FollowerStats are the leader's figures of one follower, as etcd's

@@ -20,14 +20,9 @@ type leaderStats struct {
 
 // reset starts the figures over, for the followers of a new leader.
 func (l *leaderStats) reset(voters []uint64, self uint64) {
-	l.followers = make(map[uint64]*actors.FollowerStats, len(voters))
+	l.followers = map[uint64]*actors.FollowerStats{}
 	l.sentAt = make(map[uint64]int64, len(voters))
-	for _, id := range voters {
-		if id != self {
-			f := actors.NewFollowerStats(id)
-			l.followers[id] = &f
-		}
-	}
+	l.track(voters, self)
 }
 
 // track follows a change of membership: new voters start at etcd's

@@ -8,6 +8,7 @@ package raftactor
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/etcdv2/server/actors"
@@ -134,7 +135,10 @@ func (r *raftActor) applyConfChange(e *raftpb.Entry) error {
 		if err := proto.Unmarshal(e.GetData(), &c); err != nil {
 			return fmt.Errorf("raft entry %d: conf change: %w", e.GetIndex(), err)
 		}
-		r.confChanged(e.GetIndex(), r.rn.ApplyConfChange(&c), r.conf.members(), e.GetIndex() <= r.applied)
+		cs := r.rn.ApplyConfChange(&c)
+		if e.GetIndex() > r.applied {
+			r.confChanged(e.GetIndex(), cs, r.conf.members())
+		}
 		return nil
 	}
 	var cc raftpb.ConfChange
@@ -198,7 +202,7 @@ func (r *raftActor) applyConfChange(e *raftpb.Entry) error {
 	if replayed {
 		return nil
 	}
-	r.confChanged(e.GetIndex(), cs, after, false)
+	r.confChanged(e.GetIndex(), cs, after)
 	if w, ok := r.changes[c.ReqID]; ok && c.ReqID != 0 {
 		delete(r.changes, c.ReqID)
 		w.Member, w.Status, w.Message = mb, status, msg
@@ -209,10 +213,7 @@ func (r *raftActor) applyConfChange(e *raftpb.Entry) error {
 
 // confChanged records a membership applied at index and tells whom it
 // concerns.
-func (r *raftActor) confChanged(index uint64, cs *raftpb.ConfState, mem membership, replayed bool) {
-	if replayed {
-		return
-	}
+func (r *raftActor) confChanged(index uint64, cs *raftpb.ConfState, mem membership) {
 	r.conf.applied(index, cs, mem)
 	r.confApplied = true
 	r.stats.track(cs.GetVoters(), r.cfg.ID)
@@ -267,7 +268,7 @@ func (r *raftActor) membersChanged() {
 			switch {
 			case !ok:
 				err = t.AddPeer(mb.ID, mb.PeerURLs)
-			case !sameStrings(old, mb.PeerURLs):
+			case !slices.Equal(old, mb.PeerURLs):
 				err = t.UpdatePeer(mb.ID, mb.PeerURLs)
 			default:
 				continue
@@ -320,7 +321,7 @@ func (r *raftActor) maybePublish() {
 	}
 	self, ok := r.conf.members().find(r.cfg.ID)
 	want := r.self
-	if !ok || self.Name == want.Name && sameStrings(self.ClientURLs, want.ClientURLs) {
+	if !ok || self.Name == want.Name && slices.Equal(self.ClientURLs, want.ClientURLs) {
 		return
 	}
 	now := time.Now().UnixNano()
@@ -338,16 +339,4 @@ func (r *raftActor) maybePublish() {
 func withoutClientURLs(mb actors.Member) actors.Member {
 	mb.ClientURLs = nil
 	return mb
-}
-
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
