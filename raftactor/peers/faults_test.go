@@ -1,7 +1,7 @@
 package peers
 
 import (
-	"bytes"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -21,15 +21,11 @@ func TestMalformedInput(t *testing.T) {
 		"truncated": good[:len(good)-2],
 	} {
 		body := append(append(append([]byte{}, good...), other...), tail...)
-		req, _ := http.NewRequest(http.MethodPost, b.url()+streamPath, bytes.NewReader(body))
-		req.Header.Set(hdrFrom, "1")
-		req.Header.Set(hdrTo, "2")
-		req.Header.Set(hdrCluster, hexID(testCluster))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+		conn := openStream(t, b.url(), "1", "2", hexID(testCluster))
+		if _, err := conn.Write(body); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		resp.Body.Close()
+		conn.(*net.TCPConn).CloseWrite()
 		if m := b.recv(t, 2*time.Second); m.GetTo() != 2 {
 			t.Fatalf("%s: delivered %v", name, m)
 		}
@@ -116,10 +112,12 @@ func hangingPeer(t *testing.T) string {
 	hang := make(chan struct{})
 	ln := listenLoopback(t, "127.0.0.1:0")
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		rc.EnableFullDuplex()
-		w.WriteHeader(http.StatusOK)
-		rc.Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + streamProto + "\r\nConnection: Upgrade\r\n\r\n"))
 		<-hang
 	})}
 	go srv.Serve(ln)

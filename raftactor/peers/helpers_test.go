@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"bufio"
 	"bytes"
 	"net"
 	"net/http"
@@ -107,6 +108,12 @@ func (n *node) listen(tb testing.TB, addr string) {
 func (n *node) down() {
 	n.srv.Close()
 	<-n.served
+	// Streams are hijacked connections, which Close leaves alone.
+	n.tr.mu.Lock()
+	for in := range n.tr.inAll {
+		in.cancel()
+	}
+	n.tr.mu.Unlock()
 }
 
 func (n *node) shutdown() {
@@ -221,4 +228,32 @@ func listenLoopback(tb testing.TB, addr string) net.Listener {
 	}
 	tb.Fatalf("listen %s: %v", addr, err)
 	return nil
+}
+
+// openStream asks url for a stream as a peer would, with the given
+// headers, and returns the upgraded connection (closed with the test).
+func openStream(t *testing.T, url, from, to, cluster string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	req, _ := http.NewRequest(http.MethodPost, url+streamPath, nil)
+	req.Header.Set(hdrFrom, from)
+	req.Header.Set(hdrTo, to)
+	req.Header.Set(hdrCluster, cluster)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", streamProto)
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("stream answered %s", resp.Status)
+	}
+	return conn
 }

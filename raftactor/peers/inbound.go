@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -16,13 +17,14 @@ import (
 )
 
 // inbound is one running handler, so Stop (or a newer stream from the same
-// sender) can end it: a read deadline in the past unblocks its read.
+// sender) can end it: a read deadline in the past unblocks its read. A
+// stream's is its hijacked connection, a snapshot's its response controller.
 type inbound struct {
 	from uint64
-	rc   *http.ResponseController
+	conn interface{ SetReadDeadline(time.Time) error }
 }
 
-func (in *inbound) cancel() { in.rc.SetReadDeadline(time.Now()) }
+func (in *inbound) cancel() { in.conn.SetReadDeadline(time.Now()) }
 
 // Handler serves the peer side: POST /raft/stream and POST /raft/snapshot.
 // Mount it on the member's peer listener for the /raft/ prefix.
@@ -101,37 +103,44 @@ func (t *Transport) unregister(in *inbound) {
 	t.inWG.Done()
 }
 
-// serveStream answers at once, then reads frames for as long as the sender
-// keeps the connection; each message goes to Deliver in order.
+// serveStream takes the connection over and answers 101 at once, then reads
+// frames from it for as long as the sender keeps it; each message goes to
+// Deliver in order.
 func (t *Transport) serveStream(w http.ResponseWriter, r *http.Request) {
 	from, ok := t.admit(w, r)
 	if !ok {
 		return
 	}
-	rc := http.NewResponseController(w)
-	// HTTP/1 handlers may not read the body after answering unless full
-	// duplex is asked for; the answer must come first so the sender knows
-	// it was admitted.
-	if err := rc.EnableFullDuplex(); err != nil {
-		http.Error(w, "full duplex unsupported", http.StatusInternalServerError)
+	if !strings.EqualFold(r.Header.Get("Upgrade"), streamProto) {
+		w.Header().Set("Upgrade", streamProto)
+		w.Header().Set("Connection", "Upgrade")
+		http.Error(w, "a stream must ask to upgrade to "+streamProto, http.StatusUpgradeRequired)
 		return
 	}
-	// The server's ReadTimeout is for requests, not a stream's life. Cleared
-	// before register, so a cancel (a past deadline) cannot be undone.
-	rc.SetReadDeadline(time.Time{})
-	in := &inbound{from: from, rc: rc}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, "cannot take the connection over", http.StatusInternalServerError)
+		return
+	}
+	defer conn.Close()
+	// The server's deadlines were for a request, not a stream's life.
+	// Cleared before register, so a cancel (a past deadline) cannot be
+	// undone.
+	conn.SetDeadline(time.Time{})
+	in := &inbound{from: from, conn: conn}
 	if !t.register(in, true) {
-		http.Error(w, "transport stopped", http.StatusServiceUnavailable)
+		conn.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 		return
 	}
 	defer t.unregister(in)
-	w.WriteHeader(http.StatusOK)
-	if err := rc.Flush(); err != nil {
+	if _, err := conn.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + streamProto + "\r\nConnection: Upgrade\r\n\r\n")); err != nil {
 		return
 	}
 	log := t.log.With().Str("peer", hexID(from)).Logger()
 	log.Info().Str("remote", r.RemoteAddr).Msg("inbound stream up")
-	err := t.readStream(bufio.NewReaderSize(r.Body, streamBuffer), log)
+	// brw.Reader holds whatever the server read past the request's head;
+	// once it is empty, reads of the larger buffer go to the connection.
+	err = t.readStream(bufio.NewReaderSize(brw.Reader, streamBuffer), log)
 	log.Info().Err(err).Msg("inbound stream down")
 }
 
@@ -179,7 +188,7 @@ func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 	// is found by TCP keep-alive. Cleared before register, as in serveStream.
 	rc.SetReadDeadline(time.Time{})
 	rc.SetWriteDeadline(time.Time{})
-	in := &inbound{from: from, rc: rc}
+	in := &inbound{from: from, conn: rc}
 	if !t.register(in, false) {
 		http.Error(w, "transport stopped", http.StatusServiceUnavailable)
 		return

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +23,10 @@ const (
 	hdrFrom      = "X-Raft-From"
 	hdrTo        = "X-Raft-To"
 	hdrCluster   = "X-Raft-Cluster"
-	streamBuffer = 32 << 10 // the size net/http copies a request body in
+	streamBuffer = 32 << 10 // bytes written or read at a time on a stream
+	// streamProto is what a stream's POST asks to upgrade to: after the
+	// 101 answer, the connection carries frames and nothing else.
+	streamProto = "etcdv2-raft-stream/1"
 )
 
 var errRedial = errors.New("peer URLs changed")
@@ -192,81 +197,78 @@ func (p *peer) connect() (*stream, string, error) {
 	return nil, "", err
 }
 
-// stream is one outbound stream: an HTTP/1.1 POST whose body is fed through
-// a pipe for as long as the connection lives.
+// stream is one outbound stream: a connection upgraded from an HTTP/1.1
+// POST, on which frames are written as they are (no chunked encoding, no
+// pipe between the writer and the connection).
 type stream struct {
-	cancel context.CancelFunc // closes the connection
-	pw     *io.PipeWriter
-	body   io.ReadCloser
-	done   chan struct{} // the response body ended: the peer closed the stream
-	stall  *time.Timer   // cancels when a write makes no progress
-	d      time.Duration
+	conn     net.Conn
+	done     chan struct{} // the peer closed the connection
+	unwatch  func() bool   // stops closing the connection when the peer stops
+	deadline time.Duration // a write that makes no progress this long fails
 }
 
+// dialStream connects to u and asks for the upgrade. The whole handshake is
+// bounded by twice DialTimeout: the receiver answers at once, and a
+// connection that breaks before it answers is noticed this soon, so a peer
+// whose network comes back is redialed quickly.
 func (p *peer) dialStream(u string) (*stream, error) {
-	ctx, cancel := context.WithCancel(p.ctx)
-	pr, pw := io.Pipe()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+streamPath, pr)
+	d := net.Dialer{Timeout: p.t.cfg.DialTimeout, KeepAlive: 15 * time.Second}
+	conn, err := d.DialContext(p.ctx, "tcp", strings.TrimPrefix(u, "http://"))
 	if err != nil {
-		cancel()
-		return nil, err
-	}
-	p.t.setHeaders(req, p.id)
-	// net/http waits for its body writer before Do returns an error, and
-	// that writer may be blocked reading the pipe: closing the pipe is what
-	// lets a cancel (Stop, a stall, no answer) through.
-	context.AfterFunc(ctx, func() { pr.CloseWithError(errors.New("stream closed")) })
-	// The body never ends, so ResponseHeaderTimeout does not apply: the
-	// receiver answers at once, and this bounds the wait for it (a dial and
-	// an answer). It is also how a connection closed before the answer is
-	// noticed, as net/http waits for the body writer: a peer whose network
-	// comes back is redialed this soon.
-	answer := time.AfterFunc(2*p.t.cfg.DialTimeout, cancel)
-	resp, err := p.t.client.Do(req)
-	answer.Stop()
-	if err != nil {
-		cancel()
-		pw.Close()
 		return nil, fmt.Errorf("%s: %w", u, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	unwatch := context.AfterFunc(p.ctx, func() { conn.Close() })
+	fail := func(err error) (*stream, error) {
+		unwatch()
+		conn.Close()
+		return nil, fmt.Errorf("%s: %w", u, err)
+	}
+	conn.SetDeadline(time.Now().Add(2 * p.t.cfg.DialTimeout))
+	req, err := http.NewRequest(http.MethodPost, u+streamPath, nil)
+	if err != nil {
+		return fail(err)
+	}
+	p.t.setHeaders(req, p.id)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", streamProto)
+	if err := req.Write(conn); err != nil {
+		return fail(err)
+	}
+	br := bufio.NewReaderSize(conn, 512)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return fail(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
 		msg := readReason(resp.Body)
-		cancel()
-		pw.Close()
 		if resp.StatusCode == http.StatusGone {
 			p.t.cfg.Removed()
 		}
-		return nil, fmt.Errorf("%s refused the stream: %s: %s", u, resp.Status, msg)
+		return fail(fmt.Errorf("refused the stream: %s: %s", resp.Status, msg))
 	}
-	s := &stream{cancel: cancel, pw: pw, body: resp.Body, done: make(chan struct{}), d: p.t.cfg.WriteTimeout}
-	s.stall = time.AfterFunc(time.Hour, cancel)
-	s.stall.Stop()
+	conn.SetDeadline(time.Time{})
+	s := &stream{conn: conn, done: make(chan struct{}), unwatch: unwatch, deadline: p.t.cfg.WriteTimeout}
 	// The receiver never writes after its answer; reading tells when it
 	// goes away even while nothing is being sent.
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		io.Copy(io.Discard, resp.Body)
+		io.Copy(io.Discard, br)
 		close(s.done)
 	}()
 	return s, nil
 }
 
-// Write hands bytes to net/http, which writes them to the connection before
-// taking more; a write that takes longer than the stall timeout means the
-// peer or the network is stuck, and the connection is closed.
+// Write gives a write WriteTimeout to make progress: beyond that the peer or
+// the network is stuck, the write fails and the stream is closed.
 func (s *stream) Write(b []byte) (int, error) {
-	s.stall.Reset(s.d)
-	n, err := s.pw.Write(b)
-	s.stall.Stop()
-	return n, err
+	s.conn.SetWriteDeadline(time.Now().Add(s.deadline))
+	return s.conn.Write(b)
 }
 
 func (s *stream) close() {
-	s.stall.Stop()
-	s.cancel()
-	s.pw.CloseWithError(errors.New("stream closed"))
-	s.body.Close()
+	s.unwatch()
+	s.conn.Close()
 	<-s.done
 }
 

@@ -187,6 +187,28 @@ func TestWrongCluster(t *testing.T) {
 	}
 }
 
+// A stream asked for without the upgrade is refused with 426, naming the
+// protocol: an older or foreign sender learns why, and nothing is read as
+// frames from a request body.
+func TestStreamNeedsUpgrade(t *testing.T) {
+	b := newNode(t, 2)
+	req, _ := http.NewRequest(http.MethodPost, b.url()+streamPath, strings.NewReader("\x00\x00\x00\x00"))
+	req.Header.Set(hdrFrom, "1")
+	req.Header.Set(hdrTo, "2")
+	req.Header.Set(hdrCluster, hexID(testCluster))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reason := readReason(resp.Body)
+	if resp.StatusCode != http.StatusUpgradeRequired || resp.Header.Get("Upgrade") != streamProto || !strings.Contains(reason, streamProto) {
+		t.Fatalf("got %s (Upgrade %q) %q", resp.Status, resp.Header.Get("Upgrade"), reason)
+	}
+	if b.logs.count("inbound stream up") != 0 {
+		t.Error("a stream came up without the upgrade")
+	}
+}
+
 // Messages to self or to an unknown member are dropped without harm.
 func TestSendToNobody(t *testing.T) {
 	a := newNode(t, 1)
