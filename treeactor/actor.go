@@ -35,7 +35,9 @@ type treeActor struct {
 	store   *Store
 	applied uint64 // raft index of the last entry applied
 	term    uint64 // and its term
-	failed  error  // once set the tree applies nothing more and answers 300
+	// hubApplied is the raft index the hub was last told of.
+	hubApplied uint64
+	failed     error // once set the tree applies nothing more and answers 300
 	// deadline is the earliest deadline last told to the timer actor.
 	deadline int64
 	// serveAt is the index to reach before the member serves; served once
@@ -139,10 +141,14 @@ func (a *treeActor) commit(ctx actor.Context, m *actors.Committed) {
 
 // flush sends what the batch changed: its events to the hub in one message,
 // and the tree's earliest deadline to the timer actor if the batch moved it.
+// A batch without events (a new leader's empty entry, a member's publish)
+// still moves the raft position the hub answers watches with: after a
+// restart, the first is how the hub learns the new term.
 func (a *treeActor) flush(ctx actor.Context) {
 	evs := a.store.Drain()
-	if hub := a.deps.PIDs.Hub; hub != nil && len(evs) > 0 {
+	if hub := a.deps.PIDs.Hub; hub != nil && (len(evs) > 0 || a.applied != a.hubApplied) {
 		ctx.Send(hub, &actors.Events{List: evs, RaftIndex: a.applied, RaftTerm: a.term})
+		a.hubApplied = a.applied
 	}
 	if at := a.store.NextDeadline(); at != a.deadline {
 		a.tellDeadline(ctx, at, false)
@@ -166,6 +172,7 @@ func (a *treeActor) restore(ctx actor.Context, m *actors.Restore) {
 	s.KeepEvents(a.deps.History)
 	a.store = s
 	a.applied, a.term = m.Index, m.Term
+	a.hubApplied = m.Index // the Reset below tells the hub
 	a.deps.Log.Info().Uint64("raftIndex", m.Index).Uint64("etcdIndex", s.Index()).
 		Int("keys", s.Len()).Int("deadlines", len(s.ttl)).Msg("tree restored")
 	if hub := a.deps.PIDs.Hub; hub != nil {

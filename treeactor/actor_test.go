@@ -267,3 +267,21 @@ func TestActorStopsOnCorruptSnapshot(t *testing.T) {
 		t.Fatalf("fail with %v", err)
 	}
 }
+
+// A batch without events (a new leader's empty entry) still tells the hub
+// the raft position: after a restart it is how watches learn the new term.
+// A batch that moves nothing tells it nothing.
+func TestEmptyEntriesMoveTheHubsRaftPosition(t *testing.T) {
+	r := newRig(t)
+	r.sys.Root.Send(r.tree, &actors.Committed{Entries: []actors.Entry{{Index: 7, Term: 4}}})
+	evs := recv(t, r.hub).(*actors.Events)
+	if len(evs.List) != 0 || evs.RaftIndex != 7 || evs.RaftTerm != 4 {
+		t.Fatalf("hub told %+v, want no events at raft 7 term 4", evs)
+	}
+	r.sys.Root.Send(r.tree, &actors.Committed{Entries: []actors.Entry{{Index: 7, Term: 4}}})
+	r.sys.Root.Send(r.tree, &actors.Committed{Entries: []actors.Entry{{Index: 8, Term: 4, Cmd: set("/a", "1")}}})
+	evs = recv(t, r.hub).(*actors.Events)
+	if len(evs.List) != 1 || evs.RaftIndex != 8 {
+		t.Fatalf("after a batch that moved nothing the hub got %+v, want the write at raft 8", evs)
+	}
+}
