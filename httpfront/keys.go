@@ -25,6 +25,7 @@ func (s *Server) serveKeys(ctx *fasthttp.RequestCtx, rq *request, m method) {
 		rq.out = writeKeyError(ctx, rq.out, e)
 		return
 	}
+	s.authProbe()
 	switch kr.op {
 	case opRead, opQuorumRead:
 		s.read(ctx, rq, &kr)

@@ -27,6 +27,9 @@ func (s *Server) serveMembers(ctx *fasthttp.RequestCtx, rq *request, m method) {
 		return
 	}
 	ctx.Response.Header.SetBytesV(hdrClusterID, s.cluster)
+	if m != mGET {
+		s.authProbe()
+	}
 	sub := strings.TrimPrefix(strings.TrimPrefix(string(rq.target.path), "/v2/members"), "/")
 	switch m {
 	case mGET:

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -65,6 +66,11 @@ type Server struct {
 
 	srv     *fasthttp.Server
 	closing chan struct{} // closed by Shutdown: long polls end at once
+
+	// authProbes counts the failed gets etcd's v2 auth adds: every keys
+	// request it admits, and every change of the membership, first reads
+	// /2/enabled from the store, which is not there (auth.go).
+	authProbes atomic.Uint64
 
 	// park keeps the connections that wait: for a request, or parked in a
 	// long poll.
@@ -198,6 +204,9 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 // server parses the request target, the CORS wrapper answers OPTIONS, the
 // ServeMux cleans the path and routes.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if !speakHTTP(ctx) {
+		return
+	}
 	rq := getRequest()
 	defer putRequest(rq)
 	if !rq.target.parse(ctx.Request.Header.RequestURI()) {
@@ -252,6 +261,8 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		setCORS(&ctx.Response.Header)
 		ctx.Response.Header.SetBytesV(hdrClusterID, s.cluster)
 		s.writeKeyError(ctx, actors.NewError(actors.EcodeInvalidForm, "http: POST too large", 0))
+	case isUnsupportedTE(err):
+		notImplementedTE(ctx)
 	case errors.As(err, &small):
 		ctx.SetStatusCode(fasthttp.StatusRequestHeaderFieldsTooLarge)
 		ctx.SetContentType(textPlain)

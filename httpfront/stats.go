@@ -284,6 +284,7 @@ func (s *Server) serveStatsStore(ctx *fasthttp.RequestCtx, m method) {
 		return
 	}
 	st := ask.Stats
+	st.GetFail += s.authProbes.Load()
 	if counting {
 		st.Watchers = count.Count
 	}

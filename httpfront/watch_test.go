@@ -291,7 +291,7 @@ func TestParkedOneShotHTTP10(t *testing.T) {
 		t.Fatal(err)
 	}
 	h10 := head.String()
-	if !strings.HasPrefix(h10, "HTTP/1.1 200 OK\r\n") || !strings.Contains(h10, "\r\nConnection: close") ||
+	if !strings.HasPrefix(h10, "HTTP/1.0 200 OK\r\n") || !strings.Contains(h10, "\r\nConnection: close") ||
 		strings.Contains(h10, "Transfer-Encoding") || strings.Contains(h10, "Content-Length") || string(body) != eventJSON(8) {
 		t.Fatalf("answer %q %q", h10, body)
 	}

@@ -94,7 +94,7 @@ func TestParkedWatchAbortHTTP10(t *testing.T) {
 	}
 	sink.Deliver(&actors.WatchEvent{Err: actors.NoLeaderError(7), EtcdIndex: 7})
 	body, err := io.ReadAll(br)
-	if err != nil || string(body) != noLeaderJSON(7) || !strings.HasPrefix(head.String(), "HTTP/1.1 200 OK\r\n") {
+	if err != nil || string(body) != noLeaderJSON(7) || !strings.HasPrefix(head.String(), "HTTP/1.0 200 OK\r\n") {
 		t.Fatalf("answer %q %q %v", head.String(), body, err)
 	}
 }

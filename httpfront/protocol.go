@@ -1,0 +1,56 @@
+package httpfront
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// What net/http, and so etcd, answers about HTTP itself, where fasthttp
+// answers otherwise: a client can tell these apart.
+
+var (
+	hdrExpect     = []byte("Expect")
+	expect100     = []byte("100-continue")
+	protoHTTP10   = []byte("HTTP/1.0")
+	unsupportedTE = "Unsupported transfer encoding"
+)
+
+// speakHTTP answers in the request's HTTP version and refuses an Expect it
+// cannot meet, as net/http does; false: the request is answered already.
+func speakHTTP(ctx *fasthttp.RequestCtx) bool {
+	h := &ctx.Request.Header
+	if !h.IsHTTP11() {
+		ctx.Response.Header.SetProtocol(protoHTTP10)
+	}
+	if e := h.PeekBytes(hdrExpect); len(e) != 0 && !bytes.EqualFold(e, expect100) {
+		// net/http's sendExpectationFailed: no body, and the connection
+		// closes, as the client may be sending one.
+		ctx.SetStatusCode(fasthttp.StatusExpectationFailed)
+		ctx.SetConnectionClose()
+		return false
+	}
+	return true
+}
+
+// isUnsupportedTE: fasthttp refused the request's Transfer-Encoding
+// (anything but chunked or identity, or several of them). net/http answers
+// 501 to those.
+func isUnsupportedTE(err error) bool {
+	if errors.Is(err, fasthttp.ErrUnsupportedTransferEncoding) {
+		return true
+	}
+	// fasthttp words these in errors of their own, wrapped in its text.
+	msg := err.Error()
+	return strings.Contains(msg, "unsupported transfer-encoding") || strings.Contains(msg, "too many transfer-encoding headers")
+}
+
+func notImplementedTE(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Reset()
+	ctx.SetStatusCode(fasthttp.StatusNotImplemented)
+	ctx.SetContentType(textPlain)
+	ctx.SetConnectionClose()
+	ctx.SetBodyString(unsupportedTE)
+}
