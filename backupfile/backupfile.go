@@ -144,6 +144,52 @@ func Decode(data []byte) (Header, []byte, error) {
 	return h, body, nil
 }
 
+// Verify reads a whole backup from r, holding only a chunk at a time, and
+// checks it as Decode does.
+func Verify(r io.Reader) (Header, error) {
+	head := make([]byte, headerSize)
+	n, err := io.ReadFull(r, head)
+	if err != nil && n >= len(magic) && string(head[:len(magic)]) == magic {
+		return Header{}, ErrTruncated
+	}
+	if err != nil && n < len(magic) && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return Header{}, err
+	}
+	h, err := parseHeader(head[:n])
+	if err != nil {
+		return h, err
+	}
+	sum := sha256.New()
+	sum.Write(head)
+	// The last trailerSize bytes read may be the trailer: they are hashed
+	// only once more follows them.
+	buf := make([]byte, 64<<10)
+	tail := make([]byte, 0, len(buf)+trailerSize)
+	var body uint64
+	for {
+		n, err := r.Read(buf)
+		tail = append(tail, buf[:n]...)
+		if k := len(tail) - trailerSize; k > 0 {
+			sum.Write(tail[:k])
+			body += uint64(k)
+			tail = append(tail[:0], tail[k:]...)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return h, err
+		}
+	}
+	if len(tail) < trailerSize || binary.LittleEndian.Uint64(tail) != body {
+		return h, ErrTruncated
+	}
+	if !bytes.Equal(sum.Sum(nil), tail[8:]) {
+		return h, ErrChecksum
+	}
+	return h, nil
+}
+
 // ReadFile reads and checks the backup at path.
 func ReadFile(path string) (Header, []byte, error) {
 	data, err := os.ReadFile(path)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func encode(t *testing.T, h Header, body ...string) []byte {
@@ -55,6 +57,12 @@ func TestRoundTrip(t *testing.T) {
 	if gh, body, err := ReadFile(path); err != nil || gh != h || string(body) != "tree image" {
 		t.Fatalf("read file: %+v %q %v", gh, body, err)
 	}
+	big := encode(t, h, strings.Repeat("x", 200<<10))
+	for _, r := range []io.Reader{bytes.NewReader(big), iotest.HalfReader(bytes.NewReader(big)), iotest.OneByteReader(bytes.NewReader(data))} {
+		if gh, err := Verify(r); err != nil || gh != h {
+			t.Fatalf("verify: %+v %v", gh, err)
+		}
+	}
 	if _, body, err := Decode(encode(t, h)); err != nil || len(body) != 0 {
 		t.Fatalf("empty body: %q %v", body, err)
 	}
@@ -63,10 +71,16 @@ func TestRoundTrip(t *testing.T) {
 // Every truncation, every flipped byte and any appended byte is refused.
 func TestRefusesDamage(t *testing.T) {
 	data := encode(t, Header{EtcdIndex: 3}, strings.Repeat("body", 20))
+	if _, err := Verify(bytes.NewReader(data)); err != nil {
+		t.Fatalf("verify the whole file: %v", err)
+	}
 	for n := range len(data) {
 		_, _, err := Decode(data[:n])
-		if n < 8 && !errors.Is(err, ErrNotBackup) || n >= 8 && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrChecksum) {
-			t.Fatalf("cut to %d bytes: %v", n, err)
+		_, verr := Verify(bytes.NewReader(data[:n]))
+		for _, err := range []error{err, verr} {
+			if n < 8 && !errors.Is(err, ErrNotBackup) || n >= 8 && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrChecksum) {
+				t.Fatalf("cut to %d bytes: %v", n, err)
+			}
 		}
 	}
 	for i := range data {
@@ -75,9 +89,15 @@ func TestRefusesDamage(t *testing.T) {
 		if _, _, err := Decode(bad); err == nil {
 			t.Fatalf("byte %d flipped: accepted", i)
 		}
+		if _, err := Verify(bytes.NewReader(bad)); err == nil {
+			t.Fatalf("byte %d flipped: verified", i)
+		}
 	}
 	if _, _, err := Decode(append(bytes.Clone(data), 0)); !errors.Is(err, ErrTruncated) {
 		t.Fatalf("a byte appended: %v", err)
+	}
+	if _, err := Verify(bytes.NewReader(append(bytes.Clone(data), 0))); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("a byte appended, verified: %v", err)
 	}
 	v2 := bytes.Clone(data)
 	v2[8] = 2
