@@ -20,7 +20,7 @@ import (
 
 // subcommands are the tools of the binary, chosen by its first argument;
 // anything else starts a member.
-var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
+var subcommands = map[string]func(args []string, stderr io.Writer) int{
 	"backup":  runBackup,
 	"restore": runRestore,
 }
@@ -37,7 +37,7 @@ Restore it with 'etcdv2 restore'.
 `
 
 // runBackup is `etcdv2 backup`; it returns the exit code.
-func runBackup(args []string, stdout, stderr io.Writer) int {
+func runBackup(args []string, stderr io.Writer) int {
 	log := toolLogger(stderr)
 	fs := flag.NewFlagSet("etcdv2 backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,18 +14,17 @@ import (
 	"github.com/etcdv2/server/httpfront"
 )
 
-func tool(run func(args []string, stdout, stderr *bytes.Buffer) int, args ...string) (int, string) {
-	var out, errs bytes.Buffer
-	code := run(args, &out, &errs)
-	return code, out.String() + errs.String()
+func tool(run func([]string, io.Writer) int, args ...string) (int, string) {
+	var out bytes.Buffer
+	code := run(args, &out)
+	return code, out.String()
 }
 
-func backupTool(args []string, out, errs *bytes.Buffer) int  { return runBackup(args, out, errs) }
-func restoreTool(args []string, out, errs *bytes.Buffer) int { return runRestore(args, out, errs) }
+var backupTool, restoreTool = runBackup, runRestore
 
 func TestToolFlags(t *testing.T) {
 	for _, c := range []struct {
-		run  func([]string, *bytes.Buffer, *bytes.Buffer) int
+		run  func([]string, io.Writer) int
 		args []string
 		code int
 		want string

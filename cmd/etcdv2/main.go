@@ -19,7 +19,7 @@ func main() {
 		os.Exit(verifyChild(path))
 	}
 	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
-		os.Exit(subcommands[os.Args[1]](os.Args[2:], os.Stdout, os.Stderr))
+		os.Exit(subcommands[os.Args[1]](os.Args[2:], os.Stderr))
 	}
 	cfg, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
 	if err != nil {

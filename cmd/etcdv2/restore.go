@@ -25,7 +25,7 @@ or altered backup is refused and nothing is written.
 `
 
 // runRestore is `etcdv2 restore`; it returns the exit code.
-func runRestore(args []string, stdout, stderr io.Writer) int {
+func runRestore(args []string, stderr io.Writer) int {
 	log := toolLogger(stderr)
 	fs := flag.NewFlagSet("etcdv2 restore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
