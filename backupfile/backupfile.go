@@ -149,12 +149,10 @@ func Decode(data []byte) (Header, []byte, error) {
 func Verify(r io.Reader) (Header, error) {
 	head := make([]byte, headerSize)
 	n, err := io.ReadFull(r, head)
-	if err != nil && n >= len(magic) && string(head[:len(magic)]) == magic {
-		return Header{}, ErrTruncated
-	}
-	if err != nil && n < len(magic) && err != io.EOF && err != io.ErrUnexpectedEOF {
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return Header{}, err
 	}
+	// A short header is refused by parseHeader: not a backup, or cut.
 	h, err := parseHeader(head[:n])
 	if err != nil {
 		return h, err
