@@ -325,6 +325,19 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 		if code, ev, err := put(c, ms[0].url, "/next", "n", nil); err != nil || code != 201 || ev.Node.ModifiedIndex != e+1 {
 			t.Fatalf("first write: %d %+v %v, want index %d", code, ev, err, e+1)
 		}
+		// Restarted, it is the member it was: the snapshot and the write.
+		ms[0].stop(t)
+		ms[0].restart(t)
+		ms[0].waitHealthy(t)
+		if code, n, idx := getFull(t, ms[0].url, "/next"); code != 200 || n.Value != "n" || idx != e+1 {
+			t.Fatalf("after a restart: /next %d %+v at %d", code, n, idx)
+		}
+		for key, a := range want {
+			if code, n, _ := getFull(t, ms[0].url, key); code != 200 || n.Value != a.value || n.ModifiedIndex != a.index {
+				t.Fatalf("after a restart: %s is %d %+v, want %q at %d", key, code, n, a.value, a.index)
+			}
+			break
+		}
 	})
 	t.Run("three members", func(t *testing.T) {
 		ms := restore(t, 3)
