@@ -1,5 +1,7 @@
 package actors
 
+import "io"
+
 // Every message is sent as a pointer. A message that asks for an answer
 // carries a buffered (capacity ≥ 1) Done channel; the answering actor fills the
 // message's answer fields and sends the message itself back on Done, so the
@@ -29,16 +31,22 @@ type Propose struct {
 // quorum read goes first to the raft actor, which confirms leadership with a
 // ReadIndex and forwards the Read to the tree once everything up to that
 // index has been handed to the tree.
+//
+// Backup asks instead for the whole tree (Image), counting no get; sent as a
+// quorum read, it is taken at a linearizable point: it holds every write
+// acknowledged before it was asked.
 type Read struct {
 	Path      string
 	Recursive bool
 	Sorted    bool
 	Quorum    bool
+	Backup    bool
 	Now       int64
 
 	// Answer.
 	View      TreeView
-	Found     any // the view's handle on the key the tree found
+	Image     TreeImage // for a Backup
+	Found     any       // the view's handle on the key the tree found
 	Err       *Error
 	EtcdIndex uint64
 	RaftIndex uint64
@@ -55,6 +63,14 @@ type TreeView interface {
 	// AppendGet appends the body of a get (the "get" event, trailing newline
 	// included) of the key found (Read.Found), with ttl seen at now.
 	AppendGet(b []byte, found any, recursive, sorted bool, now int64) []byte
+}
+
+// TreeImage is the whole key space frozen at one etcd index (the answered
+// Read's), safe to write from any goroutine: WriteTo streams the tree's
+// snapshot image (nodes, deadlines, indexes, counters, recent events), as
+// treeactor restores it.
+type TreeImage interface {
+	WriteTo(w io.Writer) (int64, error)
 }
 
 // Render appends the answered Read's body to Body[:0]: the get event as of

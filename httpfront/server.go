@@ -241,6 +241,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	case routeHealth:
 		s.serveHealth(ctx, method)
 	default:
+		if bytes.Equal(rq.target.escaped, backupPath) {
+			s.serveBackup(ctx, method)
+			return
+		}
 		if s.pprof && bytes.HasPrefix(rq.target.escaped, debugPprof) {
 			pprofhandler.PprofHandler(ctx)
 			return

@@ -82,6 +82,8 @@ func (a *treeActor) Receive(ctx actor.Context) {
 func (a *treeActor) read(r *actors.Read) {
 	if a.failed != nil {
 		r.Err = a.refusal()
+	} else if r.Backup {
+		r.Image = a.store.Freeze()
 	} else if r.Found, r.Err = a.store.Find(r.Path); r.Err == nil {
 		r.View = a.store.View()
 	}

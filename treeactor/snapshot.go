@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io"
 	"runtime"
 	"slices"
 	"strings"
@@ -82,29 +83,87 @@ func (f *Frozen) Bytes() []byte { return f.AppendTo(nil) }
 // AppendTo serializes the frozen state after prefix (which the image's
 // owner puts in front of it), in one buffer sized for both.
 func (f *Frozen) AppendTo(prefix []byte) []byte {
-	b := append(make([]byte, 0, len(prefix)+f.size), prefix...)
-	start := len(b)
-	b = append(b, snapMagic...)
-	b = append(b, snapVersion)
-	b = binary.AppendUvarint(b, f.index)
-	for _, c := range counters(&f.stats) {
-		b = binary.AppendUvarint(b, *c)
+	e := snapEncoder{b: append(make([]byte, 0, len(prefix)+f.size), prefix...), start: len(prefix)}
+	f.encode(&e)
+	return e.b
+}
+
+// streamChunk is how much of an image WriteTo holds before writing it out.
+var streamChunk = 64 << 10
+
+// WriteTo writes the same bytes as Bytes to w, a chunk at a time, so a
+// backup of a big tree holds no more than the frozen view and one chunk.
+// It stops at the first error of w.
+func (f *Frozen) WriteTo(w io.Writer) (int64, error) {
+	e := snapEncoder{b: make([]byte, 0, streamChunk+4<<10), w: w}
+	f.encode(&e)
+	e.flush()
+	return e.n, e.err
+}
+
+// snapEncoder is the image being serialized: into b alone (w nil), or
+// through b to w, which gets b each time it fills. The checksum covers
+// everything from start on, across the chunks.
+type snapEncoder struct {
+	b     []byte
+	start int
+	crc   uint32
+	w     io.Writer
+	n     int64
+	err   error
+}
+
+func (e *snapEncoder) flush() {
+	if e.w == nil || len(e.b) == 0 {
+		return
 	}
-	b = binary.AppendUvarint(b, uint64(f.count))
+	if e.err == nil {
+		var n int
+		n, e.err = e.w.Write(e.b)
+		e.n += int64(n)
+	}
+	e.b = e.b[:0]
+}
+
+// sum folds b[start:] into the checksum before a flush lets it go.
+func (e *snapEncoder) sum() {
+	e.crc = crc32.Update(e.crc, crcTable, e.b[e.start:])
+	e.start = 0
+}
+
+func (f *Frozen) encode(e *snapEncoder) {
+	e.b = append(e.b, snapMagic...)
+	e.b = append(e.b, snapVersion)
+	e.b = binary.AppendUvarint(e.b, f.index)
+	for _, c := range counters(&f.stats) {
+		e.b = binary.AppendUvarint(e.b, *c)
+	}
+	e.b = binary.AppendUvarint(e.b, uint64(f.count))
 	c := cursor{root: f.view.pages}
-	for c.seek(func(string) bool { return false }); c.valid(); c.next() {
-		b = appendSnapNode(b, c.node())
+	for c.seek(func(string) bool { return false }); c.valid() && e.err == nil; c.next() {
+		e.b = appendSnapNode(e.b, c.node())
+		e.chunk()
 		// Serializing a big tree takes a core for tens of milliseconds;
 		// requests share it (see yieldEvery).
 		if c.rendered++; c.rendered%yieldEvery == 0 {
 			runtime.Gosched()
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(f.events)))
-	for _, e := range f.events {
-		b = e.AppendBinary(b)
+	e.b = binary.AppendUvarint(e.b, uint64(len(f.events)))
+	for _, ev := range f.events {
+		e.b = ev.AppendBinary(e.b)
+		e.chunk()
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], crcTable))
+	e.sum()
+	e.b = binary.LittleEndian.AppendUint32(e.b, e.crc)
+}
+
+// chunk hands a full buffer to the writer, its bytes summed first.
+func (e *snapEncoder) chunk() {
+	if e.w != nil && len(e.b) >= streamChunk {
+		e.sum()
+		e.flush()
+	}
 }
 
 func appendSnapNode(b []byte, n *node) []byte {

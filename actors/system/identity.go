@@ -20,7 +20,9 @@ type identity struct {
 	ClusterID uint64
 }
 
-func identityPath(dataDir string) string { return filepath.Join(dataDir, "member", "identity") }
+const identityFile = "identity"
+
+func identityPath(dataDir string) string { return filepath.Join(dataDir, "member", identityFile) }
 
 // The file holds the member id, the cluster id and a CRC-32C of the two, in
 // hex: "m c sum". A flipped bit in an id would start a member that is a
@@ -91,11 +93,17 @@ func logPresent(dataDir string, id identity) error {
 
 // saveIdentity writes the identity durably before the member first serves.
 func saveIdentity(dataDir string, id identity) error {
-	dir := filepath.Dir(identityPath(dataDir))
+	return writeIdentity(filepath.Dir(identityPath(dataDir)), id)
+}
+
+// writeIdentity writes the identity file of the member directory dir (a
+// restore writes it into the directory it renames into place last).
+func writeIdentity(dir string, id identity) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	tmp := identityPath(dataDir) + ".tmp"
+	path := filepath.Join(dir, identityFile)
+	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -109,7 +117,7 @@ func saveIdentity(dataDir string, id identity) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, identityPath(dataDir))
+		err = os.Rename(tmp, path)
 	}
 	if err == nil {
 		var d *os.File

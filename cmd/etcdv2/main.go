@@ -1,6 +1,7 @@
 // Command etcdv2 is one member of an etcd v2 API server: etcd's flags (and
 // their ETCD_* environment variables), the actor system behind them, and a
-// clean stop on SIGINT/SIGTERM.
+// clean stop on SIGINT/SIGTERM. `etcdv2 backup` and `etcdv2 restore` are its
+// tools for online backups (backup.go, restore.go).
 package main
 
 import (
@@ -16,6 +17,9 @@ import (
 func main() {
 	if path := os.Getenv(verifyEnv); path != "" {
 		os.Exit(verifyChild(path))
+	}
+	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
+		os.Exit(subcommands[os.Args[1]](os.Args[2:], os.Stderr))
 	}
 	cfg, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
 	if err != nil {
