@@ -7,7 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/etcdv2/server/actors"
-	"github.com/etcdv2/server/backupfile"
+	"github.com/etcdv2/server/actors/backupfile"
 )
 
 // BackupPath is ours, not etcd's (etcd v2 had no online backup): GET streams

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/etcdv2/server/actors"
-	"github.com/etcdv2/server/backupfile"
+	"github.com/etcdv2/server/actors/backupfile"
 )
 
 type fakeImage string

@@ -17,7 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/etcdv2/server/actors"
-	"github.com/etcdv2/server/backupfile"
+	"github.com/etcdv2/server/actors/backupfile"
 	"github.com/etcdv2/server/raftactor"
 	"github.com/etcdv2/server/treeactor"
 )

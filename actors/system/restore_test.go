@@ -10,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
-	"github.com/etcdv2/server/backupfile"
+	"github.com/etcdv2/server/actors/backupfile"
 	"github.com/etcdv2/server/httpfront"
 )
 

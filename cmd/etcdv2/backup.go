@@ -14,7 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/etcdv2/server/backupfile"
+	"github.com/etcdv2/server/actors/backupfile"
 	"github.com/etcdv2/server/httpfront"
 )
 
