@@ -116,6 +116,7 @@ type harness struct {
 	requestTimeout  time.Duration
 	watchMaxWait    time.Duration
 	maxBody         int
+	cors            []string
 }
 
 type option func(*harness)
@@ -123,6 +124,7 @@ type option func(*harness)
 func withTimeout(d time.Duration) option { return func(h *harness) { h.requestTimeout = d } }
 func withMaxWait(d time.Duration) option { return func(h *harness) { h.watchMaxWait = d } }
 func withMaxBody(n int) option           { return func(h *harness) { h.maxBody = n } }
+func withCORS(origins ...string) option  { return func(h *harness) { h.cors = origins } }
 func withMembers(ms ...Member) option    { return func(h *harness) { h.membersOverride = ms } }
 func withStatus(st actors.Status) option { return func(h *harness) { h.status = st } }
 func withPropose(f func(*actors.Propose)) option {
@@ -181,6 +183,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		Self:           testSelf,
 		ClusterID:      testClusterID,
 		MaxBodyBytes:   h.maxBody,
+		CORS:           h.cors,
 		RequestTimeout: h.requestTimeout,
 		WatchMaxWait:   h.watchMaxWait,
 		Now:            func() int64 { return testNow },
