@@ -154,7 +154,7 @@ func Start(cfg Config) (*Member, error) {
 		Log:            cfg.Log.With().Str("component", "http").Logger(),
 		Self:           self,
 		ClusterID:      clusterID,
-		MaxBodyBytes:   cfg.MaxRequestBytes,
+		CORS:           cfg.CORS,
 		RequestTimeout: requestTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
 		EnablePprof:    cfg.EnablePprof,

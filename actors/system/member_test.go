@@ -25,7 +25,6 @@ func startMember(tb testing.TB) (*Member, string) {
 		ElectionTimeout:          time.Second,
 		WatchHistory:             1000,
 		WatchMaxWait:             time.Minute,
-		MaxRequestBytes:          1 << 20,
 		Log:                      zerolog.Nop(),
 	})
 	if err != nil {
