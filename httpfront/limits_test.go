@@ -78,3 +78,34 @@ func expectHeaders(t *testing.T, what string, r *response, hdrs map[string]strin
 		}
 	}
 }
+
+// With --host-whitelist, a request naming another host (its port aside,
+// case kept) gets etcd's 421 and its text, before CORS or routing, as the
+// reference answers it.
+func TestHostWhitelist(t *testing.T) {
+	h := newHarness(t, withHosts("foo.com", "127.0.0.2"))
+	for _, host := range []string{"foo.com:1234", "foo.com", "127.0.0.2:2379"} {
+		if r := h.do("GET", "/v2/stats/self", map[string]string{"Host": host}, ""); r.status != 200 {
+			t.Errorf("Host %s: %d %s", host, r.status, r.body)
+		}
+	}
+	want := "\netcd received your request, but the Host header was unrecognized.\n\n" +
+		"To fix this, choose one of the following options:\n" +
+		"- Enable TLS, then any HTTPS request will be allowed.\n" +
+		"- Add the hostname you want to use to the whitelist in settings.\n" +
+		"  - e.g. etcd --host-whitelist \"127.0.0.1\"\n\n" +
+		"This requirement has been added to help prevent \"DNS Rebinding\" attacks (CVE-2018-5702).\n\n"
+	for _, m := range []string{"GET", "OPTIONS"} {
+		r := h.do(m, "/v2/keys/", map[string]string{"Host": "127.0.0.1:2379"}, "")
+		expect(t, m+" for a host not listed", r, 421, want, map[string]string{
+			"Content-Type": textPlain, "X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "",
+		})
+	}
+	if len(want) != 371 {
+		t.Fatalf("the reference's body is 371 bytes, this one %d", len(want))
+	}
+	r := h.do("GET", "/version", map[string]string{"Host": "FOO.com"}, "")
+	if r.status != 421 {
+		t.Errorf("Host FOO.com: %d", r.status)
+	}
+}

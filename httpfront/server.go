@@ -55,6 +55,9 @@ type Config struct {
 	// CORS are the origins whose requests get CORS headers naming them
 	// (etcd's --cors); empty, or holding "*": every answer gets them for "*".
 	CORS []string
+	// HostWhitelist are the host names requests may name in their Host
+	// header (etcd's --host-whitelist); empty, or holding "*": any.
+	HostWhitelist []string
 }
 
 // Server is the HTTP front end of one member.
@@ -70,6 +73,7 @@ type Server struct {
 	// corsOrigins is nil when every origin is allowed (the default): the
 	// answer then gets the "*" headers without looking at the request.
 	corsOrigins map[string]struct{}
+	hosts       map[string]struct{} // nil: every Host is served
 	self        Member
 	cluster     []byte // cluster id in lowercase hex
 
@@ -109,7 +113,8 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = func() int64 { return time.Now().UnixNano() }
 	}
-	s.corsOrigins = corsOrigins(cfg.CORS)
+	s.corsOrigins = allowSet(cfg.CORS)
+	s.hosts = allowSet(cfg.HostWhitelist)
 	if s.timeout <= 0 {
 		s.timeout = DefaultRequestTimeout
 	}
@@ -207,13 +212,17 @@ func (s *Server) Shutdown() error {
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // handle does what etcd's stack of http handlers does, in its order: the
-// server parses the request target, the CORS wrapper answers OPTIONS, the
+// server parses the request target, the access controller checks the Host
+// header, writes the CORS headers and answers OPTIONS, the
 // ServeMux cleans the path and routes.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	rq := getRequest()
 	defer putRequest(rq)
 	if !rq.target.parse(ctx.Request.Header.RequestURI()) {
 		badRequest(ctx)
+		return
+	}
+	if s.hosts != nil && !s.hostAllowed(ctx) {
 		return
 	}
 	s.setCORS(ctx)

@@ -35,7 +35,10 @@ type Config struct {
 	// CORS are the origins allowed to make cross-origin requests (etcd's
 	// --cors); empty: every origin.
 	CORS []string
-	Log  zerolog.Logger
+	// HostWhitelist are the host names client requests may name (etcd's
+	// --host-whitelist); empty or "*": any.
+	HostWhitelist []string
+	Log           zerolog.Logger
 	// VerifyFile checks the raft log file before it is opened (see
 	// raftactor.Config.VerifyFile); nil: the meta pages only.
 	VerifyFile func(path string) error

@@ -177,6 +177,7 @@ func Start(cfg Config) (*Member, error) {
 		Self:           self,
 		ClusterID:      clusterID,
 		CORS:           cfg.CORS,
+		HostWhitelist:  cfg.HostWhitelist,
 		RequestTimeout: requestTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
 		EnablePprof:    cfg.EnablePprof,

@@ -25,7 +25,7 @@ type options struct {
 	v2Deprecation                                                      *choicesValue
 	strictReconfig, enableV2, pprof, forceNewCluster, version          bool
 	compactionRetention, compactionMode, logger, logLevel, logFormat   string
-	logOutputs                                                         *stringsValue
+	logOutputs, hostWhitelist                                          *stringsValue
 }
 
 func newOptions() *options {
@@ -41,7 +41,8 @@ func newOptions() *options {
 		proxy:            newChoice("off", "off", "readonly", "on"),
 		v2Deprecation: &choicesValue{*newChoice("not-yet",
 			"not-yet", "write-only", "write-only-skip-check", "write-only-drop-data", "gone")},
-		logOutputs: newStrings("default"),
+		logOutputs:    newStrings("default"),
+		hostWhitelist: newStrings("*"),
 	}
 }
 
@@ -224,6 +225,7 @@ func (o *options) config() (system.Config, error) {
 		WatchMaxWait:             o.watchMaxWait,
 		EnablePprof:              o.pprof,
 		CORS:                     cors,
+		HostWhitelist:            o.hostWhitelist.vals,
 		Log:                      log,
 	}, nil
 }

@@ -176,11 +176,12 @@ func TestServedAndIgnoredFlags(t *testing.T) {
 		"--listen-metrics-urls", "http://127.0.0.1:9000", "--quota-backend-bytes", "8589934592",
 		"--auto-compaction-retention", "1", "--auto-compaction-mode", "revision", "--max-txn-ops", "512",
 		"--max-request-bytes", "33554432", "--v", "--listen-client-http-urls", "http://127.0.0.1:9001",
-		"--watch-history", "50", "--watch-max-wait", "1m"}, "ETCD_PRE_VOTE=false")
+		"--watch-history", "50", "--watch-max-wait", "1m", "--host-whitelist", "b.com,a.com"}, "ETCD_PRE_VOTE=false")
 	cfg := inv.cfg
 	if !reflect.DeepEqual(cfg.CORS, []string{"http://a.com:8080", "http://b.org:99"}) ||
 		!reflect.DeepEqual(cfg.ListenMetricsURLs, []string{"http://127.0.0.1:9000"}) ||
 		!reflect.DeepEqual(cfg.ListenClientURLs, []string{"http://127.0.0.1:9001"}) ||
+		!reflect.DeepEqual(cfg.HostWhitelist, []string{"a.com", "b.com"}) ||
 		cfg.WatchHistory != 50 || cfg.WatchMaxWait != time.Minute {
 		t.Fatalf("cfg %+v", cfg)
 	}

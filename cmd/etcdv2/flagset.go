@@ -183,7 +183,7 @@ func newFlagSet(o *options) *flagSet {
 	s.str(unsupported, new(string), "peer-crl-file", "", "Path to the peer certificate revocation list file. (TLS is not served.)")
 	s.add(ignored, "cipher-suites", "''", "Comma-separated list of supported TLS cipher suites.", newStrings(""))
 	s.add(served, "cors", "", "Comma-separated list of origins for CORS, or cross-origin resource sharing (empty or * means allow all).", o.cors)
-	s.add(ignored, "host-whitelist", "", "Acceptable hostnames from HTTP client requests, if server is not secure (empty or * means allow all).", newStrings("*"))
+	s.add(served, "host-whitelist", "", "Acceptable hostnames from HTTP client requests, if server is not secure (empty or * means allow all).", o.hostWhitelist)
 	istr("tls-min-version", "TLS1.2", "Minimum TLS version supported by etcd.")
 	istr("tls-max-version", "", "Maximum TLS version supported by etcd.")
 	ibool("experimental-peer-skip-client-san-verification", false, "Skip verification of the SAN field in client certificates of peers.")
