@@ -15,4 +15,6 @@ func lockDataDir(dataDir string, create bool) (*dirLock, error) {
 	return nil, nil
 }
 
+func (l *dirLock) writePid() error { return nil }
+
 func (l *dirLock) release() {}

@@ -12,11 +12,16 @@ import (
 	"syscall"
 )
 
-// dirLock holds a data dir for this process: an exclusive flock on
-// <data-dir>/lock, which holds the pid of its holder. The kernel drops it
-// when the process ends, however it ends, so a crashed member leaves no
-// stale lock behind.
-type dirLock struct{ f *os.File }
+// dirLock holds a data dir for this process: an exclusive flock on the
+// directory itself, so that taking it writes nothing (a member refused at
+// start leaves its data dir as it was). The kernel drops it when the process
+// ends, however it ends, so a crashed member leaves no stale lock. Once the
+// member is going to write anyway, its pid goes to <data-dir>/lock, for the
+// refusal of the next one to name it.
+type dirLock struct {
+	dir string
+	f   *os.File
+}
 
 func lockPath(dataDir string) string { return filepath.Join(dataDir, "lock") }
 
@@ -28,35 +33,35 @@ func lockDataDir(dataDir string, create bool) (*dirLock, error) {
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			return nil, err
 		}
-	} else if _, err := os.Stat(dataDir); errors.Is(err, os.ErrNotExist) {
+	}
+	f, err := os.Open(dataDir)
+	if errors.Is(err, os.ErrNotExist) && !create {
 		return nil, nil
 	}
-	f, err := os.OpenFile(lockPath(dataDir), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		b, _ := os.ReadFile(lockPath(dataDir))
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			pid := strings.TrimSpace(string(b))
-			if pid == "" {
-				pid = "unknown"
+			pid := "unknown"
+			if b, rerr := os.ReadFile(lockPath(dataDir)); rerr == nil && len(strings.TrimSpace(string(b))) > 0 {
+				pid = strings.TrimSpace(string(b))
 			}
 			return nil, fmt.Errorf("data dir %s is in use by another member (pid %s)", dataDir, pid)
 		}
 		return nil, fmt.Errorf("locking data dir %s: %w", dataDir, err)
 	}
-	// The pid is for the next member's refusal, so it can say who holds it.
-	err = f.Truncate(0)
-	if err == nil {
-		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return &dirLock{dir: dataDir, f: f}, nil
+}
+
+// writePid records this process as the holder.
+func (l *dirLock) writePid() error {
+	tmp := lockPath(l.dir) + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		return err
 	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("writing the lock of data dir %s: %w", dataDir, err)
-	}
-	return &dirLock{f: f}, nil
+	return os.Rename(tmp, lockPath(l.dir))
 }
 
 // release lets the next member take the data dir; nil is a no-op.

@@ -97,6 +97,9 @@ func Start(cfg Config) (*Member, error) {
 			return nil, err
 		}
 	}
+	if err := lock.writePid(); err != nil {
+		return nil, err
+	}
 
 	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns, idle: make(chan struct{}), lock: lock}
 	serving := make(chan struct{})
