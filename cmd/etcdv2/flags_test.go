@@ -319,3 +319,26 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version:\n%s", b.String())
 	}
 }
+
+// --log-outputs names files, appended to (as zap's file sinks), or stderr and
+// stdout; each line goes to every output.
+func TestLogOutputsFiles(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	writeFile(t, a, "earlier\n")
+	cfg := parse(t, []string{"--log-outputs", b + "," + a, "--log-level", "warn"}).cfg
+	cfg.Log.Info().Msg("not at warn")
+	cfg.Log.Warn().Str("id", "8e9e05c52164694d").Msg("to both")
+	for _, p := range []string{a, b} {
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+		last := lines[len(lines)-1]
+		if strings.Contains(string(got), "not at warn") || !strings.HasPrefix(last, `{"level":"warn","id":"8e9e05c52164694d",`) ||
+			!strings.HasSuffix(last, `"message":"to both"}`) || (p == a && lines[0] != "earlier") {
+			t.Fatalf("%s:\n%s", p, got)
+		}
+	}
+}
