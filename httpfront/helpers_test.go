@@ -116,6 +116,8 @@ type harness struct {
 	requestTimeout  time.Duration
 	watchMaxWait    time.Duration
 	maxBody         int
+	cors            []string
+	hosts           []string
 }
 
 type option func(*harness)
@@ -123,6 +125,8 @@ type option func(*harness)
 func withTimeout(d time.Duration) option { return func(h *harness) { h.requestTimeout = d } }
 func withMaxWait(d time.Duration) option { return func(h *harness) { h.watchMaxWait = d } }
 func withMaxBody(n int) option           { return func(h *harness) { h.maxBody = n } }
+func withCORS(origins ...string) option  { return func(h *harness) { h.cors = origins } }
+func withHosts(hosts ...string) option   { return func(h *harness) { h.hosts = hosts } }
 func withMembers(ms ...Member) option    { return func(h *harness) { h.membersOverride = ms } }
 func withStatus(st actors.Status) option { return func(h *harness) { h.status = st } }
 func withPropose(f func(*actors.Propose)) option {
@@ -181,6 +185,8 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		Self:           testSelf,
 		ClusterID:      testClusterID,
 		MaxBodyBytes:   h.maxBody,
+		CORS:           h.cors,
+		HostWhitelist:  h.hosts,
 		RequestTimeout: h.requestTimeout,
 		WatchMaxWait:   h.watchMaxWait,
 		Now:            func() int64 { return testNow },
@@ -391,7 +397,10 @@ func (h *harness) do(method, target string, hdrs map[string]string, body string)
 
 func roundTrip(conn net.Conn, method, target string, hdrs map[string]string, body string) (*http.Response, error) {
 	var sb strings.Builder
-	sb.WriteString(method + " " + target + " HTTP/1.1\r\nHost: test\r\n")
+	sb.WriteString(method + " " + target + " HTTP/1.1\r\n")
+	if _, ok := hdrs["Host"]; !ok {
+		sb.WriteString("Host: test\r\n")
+	}
 	for k, v := range hdrs {
 		sb.WriteString(k + ": " + v + "\r\n")
 	}

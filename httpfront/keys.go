@@ -21,6 +21,12 @@ func (s *Server) serveKeys(ctx *fasthttp.RequestCtx, rq *request, m method) {
 	ctx.Response.Header.SetBytesV(hdrClusterID, s.cluster)
 	var kr keyRequest
 	req := &ctx.Request
+	if len(req.Body()) > s.maxBody && (m == mPUT || m == mPOST) {
+		if form, _ := bodyIsForm(req.Header.ContentType()); form {
+			rq.out = writeKeyError(ctx, rq.out, actors.NewError(actors.EcodeInvalidForm, "http: POST too large", 0))
+			return
+		}
+	}
 	if e := parseKeyRequest(m, rq.target.path, rq.target.query, req.Header.ContentType(), req.Body(), s.now(), &rq.form, &kr); e != nil {
 		rq.out = writeKeyError(ctx, rq.out, e)
 		return

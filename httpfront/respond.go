@@ -56,14 +56,6 @@ func methodOf(b []byte) method {
 	return mOther
 }
 
-// setCORS adds what etcd 3.5's default CORS setting ("*") adds to every
-// answer.
-func setCORS(h *fasthttp.ResponseHeader) {
-	h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Headers", "accept, content-type, authorization")
-}
-
 func setUint(h *fasthttp.ResponseHeader, name string, v uint64) {
 	var b [20]byte
 	h.SetBytesV(name, strconv.AppendUint(b[:0], v, 10))

@@ -28,7 +28,12 @@ const (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultMaxBodyBytes   = 10 << 20 // net/http's ParseForm limit, which etcd relies on
+	DefaultMaxBodyBytes = 10 << 20 // net/http's ParseForm limit, which etcd relies on
+	// MaxOtherBodyBytes bounds a body that is not a form. etcd never reads
+	// one (net/http discards it) and answers whatever its size; fasthttp
+	// holds a body whole, so some bound is needed: far above what a client
+	// of the v2 API sends.
+	MaxOtherBodyBytes     = 64 << 20
 	DefaultRequestTimeout = 7 * time.Second
 	DefaultWatchMaxWait   = 5 * time.Minute
 )
@@ -43,12 +48,17 @@ type Config struct {
 	Log            zerolog.Logger
 	Self           Member // this member
 	ClusterID      uint64
-	MaxBodyBytes   int           // largest request body; 0: DefaultMaxBodyBytes
+	MaxBodyBytes   int           // largest form body of a PUT or POST; 0: DefaultMaxBodyBytes
 	RequestTimeout time.Duration // longest wait for an actor's answer; 0: DefaultRequestTimeout
 	WatchMaxWait   time.Duration // server-side cap of a long poll; 0: DefaultWatchMaxWait
 	Now            func() int64  // clock in unix nanoseconds; nil: time.Now
 	EnablePprof    bool          // serve /debug/pprof/ (etcd's --enable-pprof)
-
+	// CORS are the origins whose requests get CORS headers naming them
+	// (etcd's --cors); empty, or holding "*": every answer gets them for "*".
+	CORS []string
+	// HostWhitelist are the host names requests may name in their Host
+	// header (etcd's --host-whitelist); empty, or holding "*": any.
+	HostWhitelist []string
 }
 
 // Server is the HTTP front end of one member.
@@ -61,8 +71,12 @@ type Server struct {
 	maxWait time.Duration
 	pprof   bool
 	maxBody int
-	self    Member
-	cluster []byte // cluster id in lowercase hex
+	// corsOrigins is nil when every origin is allowed (the default): the
+	// answer then gets the "*" headers without looking at the request.
+	corsOrigins map[string]struct{}
+	hosts       map[string]struct{} // nil: every Host is served
+	self        Member
+	cluster     []byte // cluster id in lowercase hex
 
 	srv     *fasthttp.Server
 	closing chan struct{} // closed by Shutdown: long polls end at once
@@ -105,6 +119,8 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = func() int64 { return time.Now().UnixNano() }
 	}
+	s.corsOrigins = allowSet(cfg.CORS)
+	s.hosts = allowSet(cfg.HostWhitelist)
 	if s.timeout <= 0 {
 		s.timeout = DefaultRequestTimeout
 	}
@@ -118,9 +134,10 @@ func New(cfg Config) *Server {
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleTransportError,
+		HeaderReceived:        s.bodyLimit,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
-		MaxRequestBodySize:    s.maxBody,
+		MaxRequestBodySize:    MaxOtherBodyBytes,
 		// etcd never reads multipart bodies; fasthttp must not either.
 		DisablePreParseMultipartForm: true,
 		ReadBufferSize:               8 << 10,
@@ -201,7 +218,8 @@ func (s *Server) Shutdown() error {
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // handle does what etcd's stack of http handlers does, in its order: the
-// server parses the request target, the CORS wrapper answers OPTIONS, the
+// server parses the request target, the access controller checks the Host
+// header, writes the CORS headers and answers OPTIONS, the
 // ServeMux cleans the path and routes.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if !speakHTTP(ctx) {
@@ -213,7 +231,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		badRequest(ctx)
 		return
 	}
-	setCORS(&ctx.Response.Header)
+	if s.hosts != nil && !s.hostAllowed(ctx) {
+		return
+	}
+	s.setCORS(ctx)
 	method := methodOf(ctx.Method())
 	if method == mOPTIONS {
 		ctx.SetStatusCode(fasthttp.StatusOK)
@@ -262,7 +283,7 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		setCORS(&ctx.Response.Header)
+		s.setCORS(ctx)
 		ctx.Response.Header.SetBytesV(hdrClusterID, s.cluster)
 		s.writeKeyError(ctx, actors.NewError(actors.EcodeInvalidForm, "http: POST too large", 0))
 	case isUnsupportedTE(err):
@@ -276,6 +297,27 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	s.log.Debug().Err(err).Msg("request rejected before routing")
 }
+
+// bodyLimit is the limit etcd puts on a request's body, decided from its
+// headers: only a PUT or POST form is read (by net/http's ParseForm, up to
+// 10 MiB); any other body is left unread, so etcd takes it whatever its size.
+// A form a little over the limit is read whole and refused by the handler
+// on a connection that stays open, as net/http does after discarding up to
+// formDiscard bytes of what ParseForm left; a bigger one fasthttp refuses
+// from its Content-Length, and the connection closes.
+func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	switch methodOf(h.Method()) {
+	case mPUT, mPOST:
+		if form, _ := bodyIsForm(h.ContentType()); form {
+			return fasthttp.RequestConfig{MaxRequestBodySize: s.maxBody + formDiscard}
+		}
+	}
+	return fasthttp.RequestConfig{}
+}
+
+// formDiscard is how much of an unread body net/http discards to keep a
+// connection open.
+const formDiscard = 256 << 10
 
 // fasthttpLogger sends fasthttp's own complaints to the member's log.
 type fasthttpLogger struct{ log zerolog.Logger }

@@ -27,9 +27,18 @@ type Config struct {
 	ElectionTimeout          time.Duration
 	WatchHistory             int
 	WatchMaxWait             time.Duration
-	MaxRequestBytes          int
 	EnablePprof              bool
-	Log                      zerolog.Logger
+	// ListenMetricsURLs are etcd's --listen-metrics-urls: where /metrics
+	// and /health are served besides the client URLs; checked as the client
+	// URLs are, not bound here.
+	ListenMetricsURLs []string
+	// CORS are the origins allowed to make cross-origin requests (etcd's
+	// --cors); empty: every origin.
+	CORS []string
+	// HostWhitelist are the host names client requests may name (etcd's
+	// --host-whitelist); empty or "*": any.
+	HostWhitelist []string
+	Log           zerolog.Logger
 	// VerifyFile checks the raft log file before it is opened (see
 	// raftactor.Config.VerifyFile); nil: the meta pages only.
 	VerifyFile func(path string) error

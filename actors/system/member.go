@@ -30,6 +30,7 @@ type Member struct {
 	failed   chan error
 	stopOnce sync.Once
 	idle     chan struct{} // closed on Stop: ends the heap trimmer
+	lock     *dirLock      // the data dir's, released once the actors are gone
 }
 
 // Start binds the client listeners, spawns the actors in dependency order
@@ -37,14 +38,31 @@ type Member struct {
 // everything the member had acknowledged before it stopped, and only then
 // accepts on the listeners. It returns once the member serves requests.
 //
-// Deciding who the member is comes first (decideBoot: it only reads the data
-// dir and asks the other members), so that inconsistent flags stop it before
+// The settings are checked first (Validate), then the data dir's lock is
+// taken, so that a data dir another member holds is refused at once. Deciding
+// who the member is comes next (decideBoot: it only reads the data dir and
+// asks the other members), so that inconsistent flags stop it before
 // anything is bound or written. Binding comes next so that a busy port is
 // found before the data dir is touched; until the member accepts, a client's
 // connection waits in the kernel's backlog, so its first answer is already
 // from the recovered state.
 func Start(cfg Config) (*Member, error) {
-	// Who this member is comes first: flags that contradict each other, the
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// A data dir another member holds is refused before anything else
+	// reads it; one that does not exist yet is locked once it is made.
+	lock, err := lockDataDir(cfg.DataDir, false)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			lock.release()
+		}
+	}()
+	// Who this member is comes next: flags that contradict each other, the
 	// data dir or the running cluster stop it before it binds or writes.
 	b, err := decideBoot(&cfg)
 	if err != nil {
@@ -67,7 +85,6 @@ func Start(cfg Config) (*Member, error) {
 		}
 		return nil, err
 	}
-	ok := false
 	defer func() {
 		if !ok {
 			for _, ln := range append(lns, peerLns...) {
@@ -75,8 +92,16 @@ func Start(cfg Config) (*Member, error) {
 			}
 		}
 	}()
+	if lock == nil {
+		if lock, err = lockDataDir(cfg.DataDir, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := lock.writePid(); err != nil {
+		return nil, err
+	}
 
-	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns, idle: make(chan struct{})}
+	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns, idle: make(chan struct{}), lock: lock}
 	serving := make(chan struct{})
 	protoLog := cfg.Log.With().Str("component", "protoactor").Logger()
 	if protoLog.GetLevel() < zerolog.WarnLevel {
@@ -154,7 +179,8 @@ func Start(cfg Config) (*Member, error) {
 		Log:            cfg.Log.With().Str("component", "http").Logger(),
 		Self:           self,
 		ClusterID:      clusterID,
-		MaxBodyBytes:   cfg.MaxRequestBytes,
+		CORS:           cfg.CORS,
+		HostWhitelist:  cfg.HostWhitelist,
 		RequestTimeout: requestTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
 		EnablePprof:    cfg.EnablePprof,
@@ -264,6 +290,7 @@ func (m *Member) Stop() {
 		}
 		m.peers.stop()
 		m.sys.Shutdown()
+		m.lock.release()
 	})
 }
 

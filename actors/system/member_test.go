@@ -13,9 +13,23 @@ import (
 
 func startMember(tb testing.TB) (*Member, string) {
 	tb.Helper()
-	m, err := Start(Config{
+	return startMemberOn(tb, tb.TempDir())
+}
+
+func startMemberOn(tb testing.TB, dir string) (*Member, string) {
+	tb.Helper()
+	m, err := Start(memberConfig(dir))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return startedMember(tb, m)
+}
+
+// memberConfig is a member alone on loopback ports the OS picks.
+func memberConfig(dir string) Config {
+	return Config{
 		Name:                     "bench",
-		DataDir:                  tb.TempDir(),
+		DataDir:                  dir,
 		ListenClientURLs:         []string{"http://127.0.0.1:0"},
 		AdvertiseClientURLs:      []string{"http://127.0.0.1:0"},
 		InitialAdvertisePeerURLs: []string{"http://127.0.0.1:1"},
@@ -25,12 +39,12 @@ func startMember(tb testing.TB) (*Member, string) {
 		ElectionTimeout:          time.Second,
 		WatchHistory:             1000,
 		WatchMaxWait:             time.Minute,
-		MaxRequestBytes:          1 << 20,
 		Log:                      zerolog.Nop(),
-	})
-	if err != nil {
-		tb.Fatal(err)
 	}
+}
+
+func startedMember(tb testing.TB, m *Member) (*Member, string) {
+	tb.Helper()
 	tb.Cleanup(m.Stop)
 	addr := m.ClientAddrs()[0]
 	c := &fasthttp.Client{}

@@ -72,7 +72,7 @@ func TestRestoreStartsAMemberWithTheBackup(t *testing.T) {
 	m, err := Start(Config{Name: "r", DataDir: dir, ListenClientURLs: []string{"http://127.0.0.1:0"},
 		AdvertiseClientURLs: []string{"http://127.0.0.1:0"}, InitialAdvertisePeerURLs: []string{"http://127.0.0.1:1"},
 		InitialClusterToken: "tok", SnapshotCount: 10000, HeartbeatInterval: 100 * time.Millisecond, ElectionTimeout: time.Second,
-		WatchHistory: 1000, WatchMaxWait: time.Minute, MaxRequestBytes: 1 << 20, Log: zerolog.Nop()})
+		WatchHistory: 1000, WatchMaxWait: time.Minute, Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func TestInconsistentBootstrapFlagsAreRefused(t *testing.T) {
 			"--initial-cluster", "e2e=http://127.0.0.1")
 	})
 	t.Run("unknown cluster state", func(t *testing.T) {
-		refusal(t, 2, "--initial-cluster-state must be 'new' or 'existing'", "--initial-cluster-state", "old")
+		refusal(t, 2, `invalid value \"old\" for flag -initial-cluster-state: invalid value`, "--initial-cluster-state", "old")
 	})
 	t.Run("existing, nobody to ask", func(t *testing.T) {
 		pu := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
