@@ -11,13 +11,13 @@ import (
 	"github.com/etcdv2/server/actors"
 )
 
-// benchTree answers every read with the same rendered node, as the tree
-// actor would: appended into the asker's buffer.
-type benchTree struct{ body []byte }
+// benchTree answers every read as the tree actor does: with a view the
+// asker renders the same node from.
+type benchTree struct{ view bodyView }
 
 func (b *benchTree) Receive(ctx actor.Context) {
 	if r, ok := ctx.Message().(*actors.Read); ok {
-		r.Body = append(r.Body, b.body...)
+		r.View = b.view
 		r.EtcdIndex, r.RaftIndex, r.RaftTerm = 42, 50, 2
 		r.Done <- r
 	}
@@ -28,8 +28,8 @@ func benchServer(b *testing.B) *Server {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	}))
 	b.Cleanup(sys.Shutdown)
-	body := []byte(`{"action":"get","node":{"key":"/foo/bar","value":"some value","modifiedIndex":40,"createdIndex":40}}` + "\n")
-	tree := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &benchTree{body: body} }))
+	view := bodyView(`{"action":"get","node":{"key":"/foo/bar","value":"some value","modifiedIndex":40,"createdIndex":40}}` + "\n")
+	tree := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &benchTree{view: view} }))
 	return New(Config{PIDs: actors.PIDs{Tree: tree}, Root: sys.Root, Log: zerolog.Nop(), Self: testSelf, ClusterID: testClusterID})
 }
 
