@@ -18,6 +18,7 @@ type Config struct {
 	ListenClientURLs         []string
 	AdvertiseClientURLs      []string
 	ListenPeerURLs           []string
+	ListenMetricsURLs        []string // /metrics and /health only (etcd's --listen-metrics-urls)
 	InitialAdvertisePeerURLs []string
 	InitialCluster           string // name=peerURL,...; empty: this member alone
 	InitialClusterState      string

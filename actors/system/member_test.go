@@ -11,9 +11,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-func startMember(tb testing.TB) (*Member, string) {
+func startMember(tb testing.TB, tweak ...func(*Config)) (*Member, string) {
 	tb.Helper()
-	m, err := Start(Config{
+	cfg := Config{
 		Name:                     "bench",
 		DataDir:                  tb.TempDir(),
 		ListenClientURLs:         []string{"http://127.0.0.1:0"},
@@ -27,7 +27,11 @@ func startMember(tb testing.TB) (*Member, string) {
 		WatchMaxWait:             time.Minute,
 		MaxRequestBytes:          1 << 20,
 		Log:                      zerolog.Nop(),
-	})
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	m, err := Start(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
