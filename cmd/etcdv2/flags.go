@@ -41,6 +41,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (syste
 	watchMaxWait := fs.Duration("watch-max-wait", 5*time.Minute, "Longest a long-poll watch is held before it ends with an empty 200.")
 	pprof := fs.Bool("enable-pprof", false, "Enable runtime profiling data via HTTP server at /debug/pprof/.")
 	maxBody := fs.Int("max-request-bytes", 10<<20, "Largest request body accepted.")
+	listenMetrics := fs.String("listen-metrics-urls", "", "List of URLs to listen on for the /metrics and /health endpoints.")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -87,6 +88,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (syste
 		ListenClientURLs:         splitURLs(*listenClient),
 		AdvertiseClientURLs:      splitURLs(*advClient),
 		ListenPeerURLs:           splitURLs(*listenPeer),
+		ListenMetricsURLs:        splitURLs(*listenMetrics),
 		InitialAdvertisePeerURLs: splitURLs(*advPeer),
 		InitialCluster:           *cluster,
 		InitialClusterState:      *clusterState,
