@@ -35,6 +35,9 @@ func newRegistry(id uint64) *prometheus.Registry {
 		"server_go_version", runtime.Version())
 	info("cluster_version", "Which version is running. 1 for 'cluster_version' label with current cluster version",
 		"cluster_version", clusterMinor(httpfront.ClusterVersion))
+	// This build has no learners: etcd's gauge, always 0.
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "etcd", Subsystem: "server", Name: "is_learner",
+		Help: "Whether or not this member is a learner. 1 if is, 0 otherwise."}))
 	return reg
 }
 

@@ -82,6 +82,7 @@ func TestEachMemberServesItsOwnRegistry(t *testing.T) {
 		{a, "etcd_server_version", []string{"server_version", "3.5.35"}, 1},
 		{a, "etcd_cluster_version", []string{"cluster_version", "3.5"}, 1},
 		{a, "etcd_server_has_leader", nil, 1},
+		{a, "etcd_server_is_learner", nil, 0},
 		{a, "etcd_debugging_store_writes_total", []string{"action", "set"}, 1},
 		{a, "etcd_http_received_total", []string{"method", "PUT"}, 1},
 		{b, "etcd_server_id", []string{"server_id", actors.HexID(memberIDOf(t, b))}, 1},
