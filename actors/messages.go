@@ -200,6 +200,14 @@ type Status struct {
 	Followers []FollowerStats
 }
 
+// RaftStatusAsk (httpfront → raftactor) asks for raft's own status as JSON
+// (raft.Status's rendering, which etcd publishes as "raft.status" in
+// /debug/vars); "null" before raft runs.
+type RaftStatusAsk struct {
+	JSON []byte
+	Done chan *RaftStatusAsk
+}
+
 // LeaderChanged (raftactor → ttlwheel) reports a change of leader
 // or term; IsLeader is whether this member leads now.
 type LeaderChanged struct {

@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
@@ -78,7 +80,7 @@ func (f *fake) Receive(ctx actor.Context) {
 	case *actors.Unwatch:
 		c := *m
 		f.log.add(&c)
-	case *actors.StatusAsk, *actors.StoreStatsAsk, *actors.WatcherCountAsk, *actors.MemberChange:
+	case *actors.StatusAsk, *actors.StoreStatsAsk, *actors.WatcherCountAsk, *actors.MemberChange, *actors.RaftStatusAsk:
 		f.log.add(m)
 	default:
 		return
@@ -118,9 +120,12 @@ type harness struct {
 	maxBody         int
 	cors            []string
 	hosts           []string
+	metrics         *prometheus.Registry
 }
 
 type option func(*harness)
+
+func withRegistry(reg *prometheus.Registry) option { return func(h *harness) { h.metrics = reg } }
 
 func withTimeout(d time.Duration) option { return func(h *harness) { h.requestTimeout = d } }
 func withMaxWait(d time.Duration) option { return func(h *harness) { h.watchMaxWait = d } }
@@ -190,6 +195,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		RequestTimeout: h.requestTimeout,
 		WatchMaxWait:   h.watchMaxWait,
 		Now:            func() int64 { return testNow },
+		Metrics:        h.metrics,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -254,6 +260,9 @@ func (h *harness) answerRaft(ctx actor.Context, m any) {
 		ctx.Send(h.pids.Tree, m)
 	case *actors.StatusAsk:
 		m.Status = h.status
+		m.Done <- m
+	case *actors.RaftStatusAsk:
+		m.JSON = []byte(`{"id":"` + strconv.FormatUint(h.status.ID, 16) + `","raftState":"StateLeader"}`)
 		m.Done <- m
 	case *actors.MemberChange:
 		if h.onMemberChange != nil {

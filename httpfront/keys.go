@@ -19,6 +19,7 @@ func (s *Server) serveKeys(ctx *fasthttp.RequestCtx, rq *request, m method) {
 		return
 	}
 	ctx.Response.Header.SetBytesV(hdrClusterID, s.cluster)
+	start := time.Now()
 	var kr keyRequest
 	req := &ctx.Request
 	if len(req.Body()) > s.maxBody && (m == mPUT || m == mPOST) {
@@ -27,19 +28,23 @@ func (s *Server) serveKeys(ctx *fasthttp.RequestCtx, rq *request, m method) {
 			return
 		}
 	}
-	if e := parseKeyRequest(m, rq.target.path, rq.target.query, req.Header.ContentType(), req.Body(), s.now(), &rq.form, &kr); e != nil {
+	if e := parseKeyRequest(m, rq.target.path, rq.target.query, req.Header.ContentType(), req.Body(), s.nowAt(start), &rq.form, &kr); e != nil {
 		rq.out = writeKeyError(ctx, rq.out, e)
-		return
+		return // etcd counts no request it could not parse
 	}
 	s.authProbe()
+	rm := reqMethodOf(m, kr.op)
 	switch kr.op {
 	case opRead, opQuorumRead:
+		s.m.requestReceived(rm)
 		s.read(ctx, rq, &kr)
 	case opWatch:
 		s.watch(ctx, rq, &kr)
 	default:
+		s.m.requestReceived(rm)
 		s.write(ctx, rq, &kr)
 	}
+	s.m.requestDone(rm, ctx.Response.StatusCode(), kr.op == opWatch, start)
 }
 
 // send hands msg to pid; a nil pid means nobody answers.

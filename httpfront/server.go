@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/pprofhandler"
@@ -59,6 +60,10 @@ type Config struct {
 	// HostWhitelist are the host names requests may name in their Host
 	// header (etcd's --host-whitelist); empty, or holding "*": any.
 	HostWhitelist []string
+	// Metrics is the member's registry: the front registers its own
+	// metrics there and serves all of it at /metrics. nil: a registry of
+	// the front's metrics alone.
+	Metrics *prometheus.Registry
 }
 
 // Server is the HTTP front end of one member.
@@ -67,6 +72,7 @@ type Server struct {
 	pids    actors.PIDs
 	log     zerolog.Logger
 	now     func() int64
+	fixed   bool // now is a test's clock, not time.Now
 	timeout time.Duration
 	maxWait time.Duration
 	pprof   bool
@@ -85,6 +91,9 @@ type Server struct {
 	// request it admits, and every change of the membership, first reads
 	// /2/enabled from the store, which is not there (auth.go).
 	authProbes atomic.Uint64
+	m       *httpMetrics
+	metrics fasthttp.RequestHandler // /metrics
+	msrv    *fasthttp.Server        // the --listen-metrics-urls listeners'
 
 	// park keeps the connections that wait: for a request, or parked in a
 	// long poll.
@@ -116,6 +125,7 @@ func New(cfg Config) *Server {
 		cluster: []byte(strconv.FormatUint(cfg.ClusterID, 16)),
 		closing: make(chan struct{}),
 	}
+	s.fixed = s.now != nil
 	if s.now == nil {
 		s.now = func() int64 { return time.Now().UnixNano() }
 	}
@@ -130,6 +140,12 @@ func New(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.m = newHTTPMetrics(reg)
+	s.metrics = metricsHandler(reg, reg)
 
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -150,6 +166,16 @@ func New(cfg Config) *Server {
 		// Parked watches own their hijacked connections (package connpark).
 		KeepHijackedConns: true,
 		Logger:            fasthttpLogger{s.log},
+	}
+	s.msrv = &fasthttp.Server{
+		Handler:               s.handleMetricsPort,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		ReadTimeout:           time.Minute,
+		WriteTimeout:          time.Minute,
+		IdleTimeout:           5 * time.Minute,
+		CloseOnShutdown:       true,
+		Logger:                s.srv.Logger,
 	}
 	s.park = connpark.New((*host)(s), connpark.Config{
 		Log:       s.log,
@@ -201,6 +227,9 @@ func (s *Server) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	err := s.srv.ShutdownWithContext(ctx)
+	if merr := s.msrv.ShutdownWithContext(ctx); err == nil {
+		err = merr
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn().Dur("grace", ShutdownGrace).Msg("requests still open after the shutdown grace: left unanswered")
 		err = nil
@@ -212,6 +241,16 @@ func (s *Server) Shutdown() error {
 		}
 	}
 	return err
+}
+
+// nowAt is the request's clock in unix nanoseconds, given the time the
+// request started: a clock read is dear on some machines, and a keys
+// request needs one for its latency anyway.
+func (s *Server) nowAt(start time.Time) int64 {
+	if s.fixed {
+		return s.now()
+	}
+	return start.UnixNano()
 }
 
 // Handler is the request handler, for tests that drive it without a listener.
@@ -261,6 +300,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveVersion(ctx, method)
 	case routeHealth:
 		s.serveHealth(ctx, method)
+	case routeMetrics:
+		s.metrics(ctx)
+	case routeDebugVars:
+		s.serveDebugVars(ctx, method)
 	default:
 		if bytes.Equal(rq.target.escaped, backupPath) {
 			s.serveBackup(ctx, method)
@@ -275,6 +318,40 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 }
 
 var debugPprof = []byte("/debug/pprof/")
+
+// ServeMetrics answers etcd's metrics listener (--listen-metrics-urls) on
+// ln until Shutdown: /metrics and /health, nothing else, without the
+// client URLs' CORS headers.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ln.Close()
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	err := s.msrv.Serve(ln)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) handleMetricsPort(ctx *fasthttp.RequestCtx) {
+	var tg target
+	if !tg.parse(ctx.Request.Header.RequestURI()) {
+		badRequest(ctx)
+		return
+	}
+	switch route(tg.escaped) {
+	case routeMetrics:
+		s.metrics(ctx)
+	case routeHealth:
+		s.serveHealth(ctx, methodOf(ctx.Method()))
+	default:
+		httpError(ctx, fasthttp.StatusNotFound, "404 page not found")
+	}
+}
 
 // handleTransportError answers what fasthttp rejects before any handler runs.
 // A body over the limit gets the error etcd gives for a form that is too

@@ -87,10 +87,10 @@ func (s *Server) serveHealth(ctx *fasthttp.RequestCtx, m method) {
 	st := s.status()
 	switch {
 	case st == nil:
-		unhealthy(ctx, "QGET ERROR:etcdserver: request timed out")
+		s.unhealthy(ctx, "QGET ERROR:etcdserver: request timed out")
 		return
 	case st.Lead == 0:
-		unhealthy(ctx, "RAFT NO LEADER")
+		s.unhealthy(ctx, "RAFT NO LEADER")
 		return
 	}
 	r := getRead()
@@ -99,7 +99,7 @@ func (s *Server) serveHealth(ctx *fasthttp.RequestCtx, m method) {
 	ok := s.send(s.pids.Raft, r) && await(r.Done, t)
 	putTimer(t)
 	if !ok {
-		unhealthy(ctx, "QGET ERROR:etcdserver: request timed out")
+		s.unhealthy(ctx, "QGET ERROR:etcdserver: request timed out")
 		return
 	}
 	if e := r.Err; e != nil && e.Code >= actors.EcodeRaftInternal {
@@ -108,10 +108,11 @@ func (s *Server) serveHealth(ctx *fasthttp.RequestCtx, m method) {
 			cause = e.Message()
 		}
 		putRead(r)
-		unhealthy(ctx, "QGET ERROR:"+cause)
+		s.unhealthy(ctx, "QGET ERROR:"+cause)
 		return
 	}
 	putRead(r)
+	s.m.healthOK.Inc()
 	ctx.SetContentType(textPlain)
 	ctx.SetBodyString(`{"health":"true","reason":""}`)
 }
@@ -120,7 +121,8 @@ func (s *Server) serveHealth(ctx *fasthttp.RequestCtx, m method) {
 // check does a quorum get: one no client can create, so the answer stays tiny.
 const healthProbe = "/\x00"
 
-func unhealthy(ctx *fasthttp.RequestCtx, reason string) {
+func (s *Server) unhealthy(ctx *fasthttp.RequestCtx, reason string) {
+	s.m.healthFailed.Inc()
 	b := append([]byte(`{"health":"false","reason":`), actors.AppendJSONString(nil, reason)...)
 	httpError(ctx, fasthttp.StatusServiceUnavailable, string(append(b, '}')))
 }

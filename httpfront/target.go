@@ -192,6 +192,8 @@ const (
 	routeStatsLeader
 	routeVersion
 	routeHealth
+	routeMetrics
+	routeDebugVars
 )
 
 // route matches a clean escaped path against etcd's patterns as Go's ServeMux
@@ -215,6 +217,10 @@ func route(p []byte) routeID {
 		return routeVersion
 	case n == 1 && segIs(segs[0], "health"):
 		return routeHealth
+	case n == 1 && segIs(segs[0], "metrics"):
+		return routeMetrics
+	case n == 2 && segIs(segs[0], "debug") && segIs(segs[1], "vars"):
+		return routeDebugVars
 	case n < 2 || !segIs(segs[0], "v2"):
 		return routeNotFound
 	case segIs(segs[1], "keys"):

@@ -78,7 +78,10 @@ func TestRoutingOfEscapedPaths(t *testing.T) {
 		{"/v2/stats/self/", 404, ""},
 		{"/version/", 404, ""},
 		{"/v2/machines/", 404, ""},
-		{"/metrics", 404, ""},
+		{"/metrics/", 404, ""},
+		{"/Metrics", 404, ""},
+		{"/debug/vars/", 404, ""},
+		{"/debug/", 404, ""},
 		{"/v2/keys/a#b", 404, "/a#b"},
 		{"http://x/v2/keys/abs", 404, "/abs"},
 	}

@@ -23,6 +23,7 @@ var readyCheckMsg = &readyCheck{}
 type raftActor struct {
 	cfg Config
 	log zerolog.Logger
+	m   *raftMetrics
 	ctx actor.Context // valid during Receive only
 
 	writer *actor.PID // the log writer, which owns the files
@@ -91,8 +92,11 @@ type raftActor struct {
 func Props(cfg Config) *actor.Props {
 	c := cfg.withDefaults()
 	log := c.Log.With().Str("actor", "raft").Logger()
+	// Made once: an actor built again must not register them twice.
+	m := newRaftMetrics(c.Metrics)
+	c.disk = newDiskMetrics(c.Metrics)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &raftActor{cfg: c, log: log}
+		return &raftActor{cfg: c, log: log, m: m}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(reason any) actor.Directive {
 		log.Error().Interface("reason", reason).Msg("log writer crashed")
 		return actor.StopDirective
@@ -154,6 +158,8 @@ func (r *raftActor) Receive(ctx actor.Context) {
 		r.onSnapshot(m)
 	case *actors.StatusAsk:
 		r.onStatus(m)
+	case *actors.RaftStatusAsk:
+		r.onRaftStatus(m)
 	case *actors.MemberChange:
 		r.onMemberChange(m)
 	case *actor.Started:
@@ -163,6 +169,8 @@ func (r *raftActor) Receive(ctx actor.Context) {
 		// must let go of it and of everyone waiting on it.
 		r.stop()
 	}
+	// Whatever the message was, the count is current after it.
+	r.m.pending.Set(float64(len(r.waiters) + len(r.queued)))
 	r.ctx = nil
 }
 
@@ -288,6 +296,16 @@ func (r *raftActor) onStatus(m *actors.StatusAsk) {
 		s.Term = st.GetTerm()
 		s.Commit = st.GetCommit()
 		s.IsLeader = st.RaftState == raft.StateLeader
+	}
+	actors.Answer(r.log, m.Done, m)
+}
+
+func (r *raftActor) onRaftStatus(m *actors.RaftStatusAsk) {
+	m.JSON = []byte("null")
+	if r.rn != nil {
+		if b, err := r.rn.Status().MarshalJSON(); err == nil {
+			m.JSON = b
+		}
 	}
 	actors.Answer(r.log, m.Done, m)
 }

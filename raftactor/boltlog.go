@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 	"go.etcd.io/raft/v3/raftpb"
 )
@@ -50,6 +51,20 @@ type boltLog struct {
 	vals []byte
 
 	updates atomic.Uint64 // committed read-write transactions
+	// commits, once the log writer meters the log, takes each write
+	// transaction's seconds (etcd's backend commit duration).
+	commits prometheus.Observer
+}
+
+// update is db.Update, timed for commits.
+func (l *boltLog) update(fn func(*bolt.Tx) error) error {
+	if l.commits == nil {
+		return l.db.Update(fn)
+	}
+	start := time.Now()
+	err := l.db.Update(fn)
+	observeSince(l.commits, start)
+	return err
 }
 
 // logState is everything the file holds, copied out of bbolt.
@@ -168,7 +183,7 @@ func (l *boltLog) load() (*logState, error) {
 // step, whatever the batch size.
 func (l *boltLog) write(w *logWrite) error {
 	l.stage(w.entries)
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		if w.dropEntries {
 			if err := tx.DeleteBucket(bucketEntries); err != nil {
 				return err
@@ -286,7 +301,7 @@ func deleteFrom(b *bolt.Bucket, lo, hi uint64) error {
 // runs off the log writer's goroutine (bbolt serializes its writers), so a
 // leader's newer snapshot stored meanwhile must win over this one.
 func (l *boltLog) writeSnapshotIfNewer(snap *raftpb.Snapshot) (stored bool, err error) {
-	err = l.db.Update(func(tx *bolt.Tx) error {
+	err = l.update(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketSnap).Get(keySnapMeta); v != nil {
 			md := &raftpb.SnapshotMetadata{}
 			if err := unsealProto(keySnapMeta, v, "snapshot metadata", md); err != nil {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/etcdv2/server/actors"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"go.etcd.io/raft/v3/raftpb"
 )
@@ -52,7 +53,11 @@ type Config struct {
 	// ForceNewCluster: on a log that holds a cluster, the membership is
 	// forced to this member alone before raft starts (forcenew.go).
 	ForceNewCluster bool
+	// Metrics is where the actor registers its etcd_server_* and
+	// etcd_disk_* metrics (the member's registry); nil: nowhere.
+	Metrics prometheus.Registerer
 
+	disk  *diskMetrics // the log writer's, made once by Props
 	hooks *testHooks
 }
 

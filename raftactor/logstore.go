@@ -145,6 +145,13 @@ func (s *logStore) write(w *logWrite) error {
 	return s.sync(nil)
 }
 
+// meter has the log report to m from now on: the WAL its fdatasyncs and
+// bytes, raft.db its write transactions.
+func (s *logStore) meter(m *diskMetrics) {
+	s.wal.SetMeters(m.walFsync, m.walBytes)
+	s.bolt.commits = m.backendCommit
+}
+
 // stage adds w to the batch the next sync makes durable. The snapshot and
 // the membership go to bbolt at once (a transaction of their own, durable
 // before the WAL marks the snapshot); the entries and hard state only into
@@ -264,5 +271,5 @@ func (l *boltLog) walWritten() (yes bool, err error) {
 }
 
 func (l *boltLog) noteWALWritten() error {
-	return l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyWALWritten, []byte{1}) })
+	return l.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyWALWritten, []byte{1}) })
 }

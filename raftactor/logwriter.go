@@ -57,6 +57,10 @@ var flushLogMsg = &flushLog{}
 // logWriterProps hands store, and what was read from it, to a new writer.
 func logWriterProps(cfg Config, raftPID *actor.PID, store *logStore, st *logState) *actor.Props {
 	last := lastIndexOf(st)
+	if cfg.disk == nil {
+		cfg.disk = newDiskMetrics(nil)
+	}
+	store.meter(cfg.disk)
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &logWriter{
 			cfg: cfg, raft: raftPID, log: cfg.Log.With().Str("actor", "logwriter").Logger(),
@@ -308,6 +312,7 @@ func (w *logWriter) reopen() *logReopened {
 		return &logReopened{err: damaged(fmt.Errorf("%w: the log holds entry %d past the last one made durable, %d",
 			errCorruptLog, st.entries[n-1].GetIndex(), w.durable))}
 	}
+	store.meter(w.cfg.disk)
 	w.store, w.hardState, w.hsDirty = store, st.hardState, false
 	w.synced = termVote(st.hardState)
 	w.snapIndex = st.snapshot.GetMetadata().GetIndex()

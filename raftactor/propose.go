@@ -123,6 +123,7 @@ func (r *raftActor) deadCause() string {
 }
 
 func (r *raftActor) replyErr(p *actors.Propose, code int, cause string) {
+	r.m.failed.Inc()
 	p.Err = actors.NewError(code, cause, 0)
 	actors.Answer(r.log, p.Done, p)
 }

@@ -22,6 +22,7 @@ func (r *raftActor) runReady() {
 		rd := r.rn.Ready()
 		if hs := rd.HardState; !raft.IsEmptyHardState(hs) {
 			r.hardState, r.term, r.hsHeld = hs, hs.GetTerm(), true
+			r.m.committed.Set(float64(hs.GetCommit()))
 			// raft's memory view reads its hard state only when a RawNode
 			// is built on it.
 			if err := r.mem.SetHardState(hs); err != nil {
@@ -230,6 +231,7 @@ func (r *raftActor) apply(ents []*raftpb.Entry) bool {
 	if len(out) > 0 {
 		last := out[len(out)-1]
 		r.applied = last.Index
+		r.m.applied.Set(float64(r.applied))
 		r.commitTerm = last.Term
 		if r.cfg.PIDs.Tree != nil {
 			r.ctx.Send(r.cfg.PIDs.Tree, &actors.Committed{Entries: out})
@@ -256,7 +258,10 @@ func (r *raftActor) softStateChanged(ss *raft.SoftState) {
 	r.isLeader = ss.RaftState == raft.StateLeader
 	if leadChanged && ss.Lead != 0 {
 		r.leaderSince = time.Now().UnixNano()
+		r.m.leaderChanges.Inc()
 	}
+	boolGauge(r.m.hasLeader, ss.Lead != 0)
+	boolGauge(r.m.isLeader, r.isLeader)
 	if leadChanged && r.isLeader {
 		r.stats.reset(r.conf.current().GetVoters(), r.cfg.ID)
 	}

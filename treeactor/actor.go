@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/etcdv2/server/actors"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
@@ -23,11 +24,16 @@ type Deps struct {
 	// then on a read or a watch sees at least what the member acknowledged
 	// before it stopped.
 	Serving func()
+	// Metrics is where the tree registers its etcd_debugging_store_*
+	// counters (the member's registry); nil: nowhere.
+	Metrics prometheus.Registerer
 }
 
 // Props makes the tree actor's props.
 func Props(d Deps) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return newTreeActor(d) })
+	// Registered once: an actor built again counts on.
+	m := newMetrics(d.Metrics)
+	return actor.PropsFromProducer(func() actor.Actor { return newTreeActor(d, m) })
 }
 
 type treeActor struct {
@@ -44,13 +50,15 @@ type treeActor struct {
 	// Serving was called.
 	serveAt uint64
 	served  bool
+	m       *storeMetrics
 }
 
-func newTreeActor(d Deps) *treeActor {
+func newTreeActor(d Deps, m *storeMetrics) *treeActor {
 	s := NewStore()
 	s.SetJournal(true)
 	s.KeepEvents(d.History)
-	return &treeActor{deps: d, store: s}
+	s.countInto(m)
+	return &treeActor{deps: d, store: s, m: m}
 }
 
 // Receive never lets a panic escape: protoactor would restart the actor with
@@ -84,7 +92,7 @@ func (a *treeActor) read(r *actors.Read) {
 		r.Err = a.refusal()
 	} else if r.Backup {
 		r.Image = a.store.Freeze()
-	} else if r.Found, r.Err = a.store.Find(r.Path); r.Err == nil {
+	} else if r.Found, r.Err = a.store.Find(r.Path, r.Recursive); r.Err == nil {
 		r.View = a.store.View()
 	}
 	r.EtcdIndex = a.store.Index()
@@ -172,6 +180,7 @@ func (a *treeActor) restore(ctx actor.Context, m *actors.Restore) {
 	}
 	s.SetJournal(true)
 	s.KeepEvents(a.deps.History)
+	s.countInto(a.m)
 	a.store = s
 	a.applied, a.term = m.Index, m.Term
 	a.hubApplied = m.Index // the Reset below tells the hub

@@ -88,7 +88,7 @@ func TestActorAnswersBackupRead(t *testing.T) {
 	if s.Index() != 3 || s.Len() != 4 || s.Stats().GetSuccess != 0 {
 		t.Fatalf("image: index %d, %d keys, %d gets; want 3, 4 (/a /_h /d /d/k), 0", s.Index(), s.Len(), s.Stats().GetSuccess)
 	}
-	if _, err := s.Find("/later"); err == nil {
+	if _, err := s.Find("/later", false); err == nil {
 		t.Fatal("a write applied after the backup read is in its image")
 	}
 }

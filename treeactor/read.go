@@ -16,7 +16,8 @@ type View struct {
 
 // Find looks up the key of a get and counts the get, as etcd counts it; the
 // body is rendered from a View, by whoever asked, from the node found.
-func (s *Store) Find(p string) (any, *actors.Error) {
+func (s *Store) Find(p string, recursive bool) (any, *actors.Error) {
+	s.m.read(recursive)
 	n, err := s.lookup(actors.CleanKey(p))
 	if err != nil {
 		s.stats.GetFail++
@@ -29,7 +30,7 @@ func (s *Store) Find(p string) (any, *actors.Error) {
 // AppendGet appends the body of a get (the "get" event, trailing newline
 // included), with ttl seen at now, and counts it.
 func (s *Store) AppendGet(b []byte, p string, recursive, sorted bool, now int64) ([]byte, *actors.Error) {
-	found, err := s.Find(p)
+	found, err := s.Find(p, recursive)
 	if err != nil {
 		return b, err
 	}

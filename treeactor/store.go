@@ -15,6 +15,8 @@ type Store struct {
 	ttl   ttlHeap
 	index uint64
 	stats actors.StoreStats
+	// m counts for Prometheus; shared by the stores one actor builds.
+	m *storeMetrics
 	// payload is the bytes of every key and value, for sizing snapshots.
 	payload int
 	// view is the view last handed out while nothing has changed since;
@@ -30,8 +32,11 @@ type Store struct {
 
 // NewStore makes an empty tree at etcd index 0.
 func NewStore() *Store {
-	return &Store{root: &node{key: "/", dir: true, plainKey: true}}
+	return &Store{root: &node{key: "/", dir: true, plainKey: true}, m: newMetrics(nil)}
 }
+
+// countInto has the store count into m from now on.
+func (s *Store) countInto(m *storeMetrics) { s.m = m }
 
 // Index is the current etcd index.
 func (s *Store) Index() uint64 { return s.index }

@@ -34,6 +34,7 @@ func (s *Store) Apply(c *actors.Command) (ev *actors.Event, err *actors.Error) {
 
 // Set creates or replaces a file or directory (PUT without conditions).
 func (s *Store) Set(c *actors.Command) (*actors.Event, *actors.Error) {
+	s.m.write(wSet)
 	ev, err := s.set(c)
 	if err != nil {
 		s.stats.SetFail++
@@ -73,6 +74,7 @@ func (s *Store) set(c *actors.Command) (*actors.Event, *actors.Error) {
 // Create makes a key that must not exist yet (PUT prevExist=false), or an
 // in-order key under the path (POST).
 func (s *Store) Create(c *actors.Command) (*actors.Event, *actors.Error) {
+	s.m.write(wCreate)
 	p := c.Path
 	if c.Unique {
 		p = uniquePath(p, s.index+1)
@@ -99,8 +101,10 @@ func (s *Store) create(p string, old *node, dir bool, value string, expire int64
 	dirPath, _ := splitPath(p)
 	_, err := s.ensureDir(dirPath)
 	if err != nil {
-		// etcd counts a blocked walk as a failed set whatever the op was.
+		// etcd counts a blocked walk as a failed set whatever the op was,
+		// and for Prometheus as one more write of the op.
 		s.stats.SetFail++
+		s.m.write(writeOf(action))
 		return nil, err
 	}
 	next := s.index + 1
@@ -131,6 +135,7 @@ func (s *Store) create(p string, old *node, dir bool, value string, expire int64
 // The deadline is replaced: 0 makes the key permanent. A directory takes only
 // a new deadline and index, as in etcd 2.x and the API document.
 func (s *Store) Update(c *actors.Command) (*actors.Event, *actors.Error) {
+	s.m.write(wUpdate)
 	p := actors.CleanKey(c.Path)
 	if p == "/" {
 		s.stats.UpdateSuccess++ // etcd 3.5 counts this refusal as a success
@@ -151,6 +156,7 @@ func (s *Store) Update(c *actors.Command) (*actors.Event, *actors.Error) {
 
 // CompareAndSwap rewrites a file whose value and/or modified index match.
 func (s *Store) CompareAndSwap(c *actors.Command) (*actors.Event, *actors.Error) {
+	s.m.write(wCAS)
 	p := actors.CleanKey(c.Path)
 	if p == "/" {
 		s.stats.CompareAndSwapSuccess++ // etcd 3.5 counts this refusal as a success
@@ -210,6 +216,7 @@ func (s *Store) compare(n *node, c *actors.Command) *actors.Error {
 // Delete removes a file, an empty directory (Dir) or a whole subtree
 // (Recursive, which implies Dir).
 func (s *Store) Delete(c *actors.Command) (*actors.Event, *actors.Error) {
+	s.m.write(wDelete)
 	p := actors.CleanKey(c.Path)
 	if p == "/" {
 		s.stats.DeleteSuccess++ // etcd 3.5 counts this refusal as a success
@@ -234,6 +241,7 @@ func (s *Store) Delete(c *actors.Command) (*actors.Event, *actors.Error) {
 
 // CompareAndDelete removes a file whose value and/or modified index match.
 func (s *Store) CompareAndDelete(c *actors.Command) (*actors.Event, *actors.Error) {
+	s.m.write(wCAD)
 	p := actors.CleanKey(c.Path)
 	n, err := s.lookup(p)
 	if err != nil {
@@ -275,6 +283,7 @@ func (s *Store) Expire(now int64) int {
 	for len(s.ttl) > 0 && s.ttl[0].at <= now {
 		s.removeEvent(s.tree.get(s.ttl[0].key), actors.ActionExpire).At = now
 		s.stats.ExpireCount++
+		s.m.expires.Inc()
 		count++
 	}
 	return count

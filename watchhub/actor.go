@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/etcdv2/server/actors"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
@@ -12,6 +13,9 @@ import (
 type Deps struct {
 	Log         zerolog.Logger
 	HistorySize int // events kept for watchers (--watch-history); 0: DefaultHistorySize
+	// Metrics is where the hub registers its etcd_debugging_store_watch*
+	// metrics (the member's registry); nil: nowhere.
+	Metrics prometheus.Registerer
 }
 
 // retry is the hub's own alarm: lagging streams get another chance even when
@@ -28,7 +32,8 @@ const MinRetryInterval = time.Millisecond
 
 // Props makes the hub actor.
 func Props(d Deps) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return newHubActor(d) })
+	m := newMetrics(d.Metrics) // once: an actor built again counts on
+	return actor.PropsFromProducer(func() actor.Actor { return newHubActor(d, m) })
 }
 
 // hubActor feeds the hub its messages and owns the retry timer.
@@ -38,10 +43,11 @@ type hubActor struct {
 	alarm *actors.Alarm
 	armed bool // the timer will send retry
 	delay time.Duration
+	m     *metrics
 }
 
-func newHubActor(d Deps) *hubActor {
-	return &hubActor{hub: New(d.Log, d.HistorySize), log: d.Log, delay: MinRetryInterval}
+func newHubActor(d Deps, m *metrics) *hubActor {
+	return &hubActor{hub: New(d.Log, d.HistorySize), log: d.Log, delay: MinRetryInterval, m: m}
 }
 
 // Receive handles the hub's messages.
@@ -52,6 +58,7 @@ func (a *hubActor) Receive(ctx actor.Context) {
 		a.hub.SetRaft(m.RaftIndex, m.RaftTerm)
 		a.hub.Apply(m.List)
 	case *actors.Watch:
+		a.m.requests.Inc()
 		a.hub.Watch(m)
 	case *actors.Unwatch:
 		a.hub.Unwatch(m.ID)
@@ -80,6 +87,7 @@ func (a *hubActor) Receive(ctx actor.Context) {
 	default:
 		return
 	}
+	a.m.watchers.Set(float64(a.hub.Count()))
 	a.schedule(ctx, a.hub.refilled != before)
 }
 

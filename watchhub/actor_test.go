@@ -25,8 +25,13 @@ type hubUnderTest struct {
 
 func spawnHub(t *testing.T, historySize int) *hubUnderTest {
 	t.Helper()
+	return spawnHubWith(t, Deps{Log: zerolog.Nop(), HistorySize: historySize})
+}
+
+func spawnHubWith(t *testing.T, d Deps) *hubUnderTest {
+	t.Helper()
 	sys := actortest.QuietSystem()
-	pid := sys.Root.Spawn(Props(Deps{Log: zerolog.Nop(), HistorySize: historySize}))
+	pid := sys.Root.Spawn(Props(d))
 	t.Cleanup(func() {
 		_ = sys.Root.StopFuture(pid).Wait()
 		sys.Shutdown()

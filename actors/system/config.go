@@ -13,11 +13,14 @@ import (
 
 // Config is one member's settings, as cmd/etcdv2 reads them from etcd's flags.
 type Config struct {
-	Name                     string
-	DataDir                  string
-	ListenClientURLs         []string
-	AdvertiseClientURLs      []string
-	ListenPeerURLs           []string
+	Name                string
+	DataDir             string
+	ListenClientURLs    []string
+	AdvertiseClientURLs []string
+	ListenPeerURLs      []string
+	// ListenMetricsURLs are etcd's --listen-metrics-urls: /metrics and
+	// /health only, besides the client URLs; checked as the client URLs are.
+	ListenMetricsURLs        []string
 	InitialAdvertisePeerURLs []string
 	InitialCluster           string // name=peerURL,...; empty: this member alone
 	InitialClusterState      string
@@ -28,10 +31,6 @@ type Config struct {
 	WatchHistory             int
 	WatchMaxWait             time.Duration
 	EnablePprof              bool
-	// ListenMetricsURLs are etcd's --listen-metrics-urls: where /metrics
-	// and /health are served besides the client URLs; checked as the client
-	// URLs are, not bound here.
-	ListenMetricsURLs []string
 	// CORS are the origins allowed to make cross-origin requests (etcd's
 	// --cors); empty: every origin.
 	CORS []string

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/etcdv2/server/actors"
@@ -26,6 +28,8 @@ type Member struct {
 	pids     actors.PIDs
 	front    *httpfront.Server
 	lns      []net.Listener
+	mlns     []net.Listener // --listen-metrics-urls
+	reg      *prometheus.Registry
 	peers    *peerSide // nil for a member alone
 	failed   chan error
 	stopOnce sync.Once
@@ -85,9 +89,16 @@ func Start(cfg Config) (*Member, error) {
 		}
 		return nil, err
 	}
+	metricsLns, err := listen(cfg.ListenMetricsURLs)
+	if err != nil {
+		for _, ln := range append(lns, peerLns...) {
+			ln.Close()
+		}
+		return nil, err
+	}
 	defer func() {
 		if !ok {
-			for _, ln := range append(lns, peerLns...) {
+			for _, ln := range slices.Concat(lns, peerLns, metricsLns) {
 				ln.Close()
 			}
 		}
@@ -101,7 +112,7 @@ func Start(cfg Config) (*Member, error) {
 		return nil, err
 	}
 
-	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns, idle: make(chan struct{}), lock: lock}
+	m := &Member{log: cfg.Log, failed: make(chan error, 1), lns: lns, mlns: metricsLns, idle: make(chan struct{}), lock: lock, reg: newRegistry(self.ID)}
 	serving := make(chan struct{})
 	protoLog := cfg.Log.With().Str("component", "protoactor").Logger()
 	if protoLog.GetLevel() < zerolog.WarnLevel {
@@ -119,7 +130,7 @@ func Start(cfg Config) (*Member, error) {
 	// Up before raft, which sends as soon as it runs; what peers send
 	// before the raft actor exists is lost, and raft sends it again. The
 	// raft actor tells it who the peers are.
-	m.peers = startPeers(cfg.Log, peerLns, self, clusterID, m.sys.Root, m.pids.Raft)
+	m.peers = startPeers(cfg.Log, peerLns, self, clusterID, m.sys.Root, m.pids.Raft, m.reg)
 	guard := &stopMember{fail: m.fail}
 	spawn := func(name string, props *actor.Props) error {
 		_, err := m.sys.Root.SpawnNamed(props.Configure(actor.WithGuardian(guard)), name)
@@ -138,10 +149,10 @@ func Start(cfg Config) (*Member, error) {
 		name  string
 		props *actor.Props
 	}{
-		{actors.NameHub, watchhub.Props(watchhub.Deps{Log: cfg.Log.With().Str("actor", "hub").Logger(), HistorySize: history})},
+		{actors.NameHub, watchhub.Props(watchhub.Deps{Log: cfg.Log.With().Str("actor", "hub").Logger(), HistorySize: history, Metrics: m.reg})},
 		{actors.NameWheel, ttlwheel.Props(ttlwheel.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "wheel").Logger()})},
 		{actors.NameTree, treeactor.Props(treeactor.Deps{PIDs: m.pids, Log: cfg.Log.With().Str("actor", "tree").Logger(), Fail: m.fail, History: history,
-			Serving: func() { close(serving) }})},
+			Serving: func() { close(serving) }, Metrics: m.reg})},
 		{actors.NameRaft, raftactor.Props(raftactor.Config{
 			ID:             self.ID,
 			Peers:          ids,
@@ -163,6 +174,7 @@ func Start(cfg Config) (*Member, error) {
 			JoinExisting:        b.join,
 			ForceNewCluster:     b.force,
 			StrictReconfigCheck: cfg.StrictReconfigCheck,
+			Metrics:             m.reg,
 		})},
 	}
 	for _, s := range steps {
@@ -184,6 +196,7 @@ func Start(cfg Config) (*Member, error) {
 		RequestTimeout: requestTimeout,
 		WatchMaxWait:   cfg.WatchMaxWait,
 		EnablePprof:    cfg.EnablePprof,
+		Metrics:        m.reg,
 	})
 	select {
 	case <-serving:
@@ -219,6 +232,13 @@ func Start(cfg Config) (*Member, error) {
 	startTrimmer(cfg.Log, m.idle)
 	for _, ln := range m.lns {
 		go m.serve(ln)
+	}
+	for _, ln := range m.mlns {
+		go func() {
+			if err := m.front.ServeMetrics(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+				m.fail(err)
+			}
+		}()
 	}
 	cfg.Log.Info().Str("name", cfg.Name).Str("id", actors.HexID(self.ID)).Str("cluster", actors.HexID(clusterID)).
 		Strs("client-urls", cfg.ListenClientURLs).Str("data-dir", cfg.DataDir).Msg("member serving")
@@ -260,6 +280,18 @@ func (m *Member) ClientAddrs() []string {
 	}
 	return addrs
 }
+
+// MetricsAddrs are the addresses the metrics listeners are bound to.
+func (m *Member) MetricsAddrs() []string {
+	addrs := make([]string, len(m.mlns))
+	for i, ln := range m.mlns {
+		addrs[i] = ln.Addr().String()
+	}
+	return addrs
+}
+
+// Metrics gathers the member's metrics, as /metrics serves them.
+func (m *Member) Metrics() prometheus.Gatherer { return m.reg }
 
 // Failed delivers the first fatal error (a stateful actor crashed, the disk
 // failed): the member cannot go on and must be stopped.

@@ -11,14 +11,18 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-func startMember(tb testing.TB) (*Member, string) {
+func startMember(tb testing.TB, tweak ...func(*Config)) (*Member, string) {
 	tb.Helper()
-	return startMemberOn(tb, tb.TempDir())
+	return startMemberOn(tb, tb.TempDir(), tweak...)
 }
 
-func startMemberOn(tb testing.TB, dir string) (*Member, string) {
+func startMemberOn(tb testing.TB, dir string, tweak ...func(*Config)) (*Member, string) {
 	tb.Helper()
-	m, err := Start(memberConfig(dir))
+	cfg := memberConfig(dir)
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	m, err := Start(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/etcdv2/server/actors"
 	"github.com/etcdv2/server/raftactor"
 	"github.com/etcdv2/server/raftactor/peers"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"go.etcd.io/raft/v3/raftpb"
 )
@@ -24,7 +25,7 @@ type peerSide struct {
 // startPeers makes the transport, to no peer yet, and serves the peer
 // listeners; what the peers send goes to the raft actor as messages.
 func startPeers(log zerolog.Logger, lns []net.Listener, self actors.Member, clusterID uint64,
-	root *actor.RootContext, raft *actor.PID) *peerSide {
+	root *actor.RootContext, raft *actor.PID, reg prometheus.Registerer) *peerSide {
 	log = log.With().Str("component", "peers").Logger()
 	t := peers.New(peers.Config{
 		ID: self.ID, ClusterID: clusterID, Log: log,
@@ -32,6 +33,7 @@ func startPeers(log zerolog.Logger, lns []net.Listener, self actors.Member, clus
 		Unreachable:    func(id uint64) { root.Send(raft, &raftactor.PeerUnreachable{ID: id}) },
 		SnapshotStatus: func(id uint64, ok bool) { root.Send(raft, &raftactor.SnapshotSent{ID: id, OK: ok}) },
 		Removed:        func() { root.Send(raft, &raftactor.RemovedByPeer{}) },
+		Metrics:        reg,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/raft/", t.Handler())

@@ -140,13 +140,14 @@ func (t *Transport) serveStream(w http.ResponseWriter, r *http.Request) {
 	log.Info().Str("remote", r.RemoteAddr).Msg("inbound stream up")
 	// brw.Reader holds whatever the server read past the request's head;
 	// once it is empty, reads of the larger buffer go to the connection.
-	err = t.readStream(bufio.NewReaderSize(brw.Reader, streamBuffer), log)
+	err = t.readStream(bufio.NewReaderSize(brw.Reader, streamBuffer), log, from)
 	log.Info().Err(err).Msg("inbound stream down")
 }
 
-func (t *Transport) readStream(br *bufio.Reader, log zerolog.Logger) error {
+func (t *Transport) readStream(br *bufio.Reader, log zerolog.Logger, from uint64) error {
 	var buf []byte
 	misaddressed := false
+	received := t.m.received.WithLabelValues(hexID(from))
 	for {
 		var err error
 		if buf, err = readFrame(br, buf, t.cfg.MaxFrame); err != nil {
@@ -155,6 +156,7 @@ func (t *Transport) readStream(br *bufio.Reader, log zerolog.Logger) error {
 			}
 			return err
 		}
+		received.Add(float64(frameHeader + len(buf)))
 		m := new(raftpb.Message)
 		if err := proto.Unmarshal(buf, m); err != nil {
 			log.Warn().Err(err).Msg("malformed message; closing the stream")
@@ -169,6 +171,11 @@ func (t *Transport) readStream(br *bufio.Reader, log zerolog.Logger) error {
 				log.Warn().Str("to", hexID(m.GetTo())).Msg("message for another member dropped")
 			}
 			continue
+		}
+		if m.GetType() == raftpb.MsgHeartbeatResp {
+			if p := (*t.peers.Load())[from]; p != nil {
+				p.heartbeatAnswered()
+			}
 		}
 		t.cfg.Deliver(m)
 	}
@@ -201,6 +208,7 @@ func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	t.m.received.WithLabelValues(hexID(from)).Add(float64(max(r.ContentLength, 0)))
 	t.cfg.Deliver(m)
 	w.WriteHeader(http.StatusNoContent)
 	log.Info().Uint64("index", m.GetSnapshot().GetMetadata().GetIndex()).Int("bytes", len(m.GetSnapshot().GetData())).Msg("inbound snapshot delivered")

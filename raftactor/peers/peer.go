@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"go.etcd.io/raft/v3/raftpb"
 )
@@ -50,6 +51,10 @@ type peer struct {
 	overflowing     atomic.Bool  // a full queue was logged; cleared once drained
 	next            int          // the URL to try first (the last that worked); stream goroutine only
 	upSince         atomic.Int64 // unix ns the stream came up; 0 while it is down
+	heartbeatAt     atomic.Int64 // sinceEpoch of the oldest unanswered heartbeat; 0: none
+
+	sent prometheus.Counter  // bytes, this peer's series
+	rtt  prometheus.Observer // heartbeat round trips, this peer's series
 }
 
 func newPeer(t *Transport, id uint64, urls []string) *peer {
@@ -60,6 +65,8 @@ func newPeer(t *Transport, id uint64, urls []string) *peer {
 		queue:  make(chan *raftpb.Message, t.cfg.QueueSize),
 		snaps:  make(chan *raftpb.Message, 1),
 		redial: make(chan struct{}, 1),
+		sent:   t.m.sent.WithLabelValues(hexID(id)),
+		rtt:    t.m.rtt.WithLabelValues(hexID(id)),
 	}
 	p.urls.Store(&urls)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
@@ -137,6 +144,9 @@ func (p *peer) streamLoop() {
 		p.upSince.Store(time.Now().UnixNano())
 		err = s.pump(p)
 		p.upSince.Store(0)
+		// What the broken stream carried may be lost: no round trip is
+		// measured across a reconnection.
+		p.heartbeatAt.Store(0)
 		s.close()
 		if ctxStopped(p.ctx) {
 			return
@@ -297,6 +307,8 @@ func (s *stream) pump(p *peer) error {
 				p.log.Error().Err(err).Stringer("type", m.GetType()).Msg("message not sendable; dropped")
 			} else if _, err := bw.Write(buf); err != nil {
 				return err
+			} else {
+				p.sent.Add(float64(len(buf)))
 			}
 			if cap(buf) > 1<<20 {
 				buf = make([]byte, 0, 4<<10)

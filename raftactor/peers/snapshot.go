@@ -96,6 +96,7 @@ func (p *peer) postSnapshotTo(u string, prefix, data []byte) error {
 		return fmt.Errorf("%s refused the snapshot: %s: %s", u, resp.Status, readReason(resp.Body))
 	}
 	resp.Body.Close()
+	p.sent.Add(float64(req.ContentLength))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"go.etcd.io/raft/v3/raftpb"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	UnreachableEvery time.Duration // minimum spacing of Unreachable reports per peer (300ms)
 	MaxFrame         int           // largest message accepted or sent, marshaled (128 MiB)
 	MaxSnapshot      int64         // largest snapshot data accepted (8 GiB)
+	// Metrics is where the transport registers its etcd_network_peer_*
+	// metrics (the member's registry); nil: nowhere.
+	Metrics prometheus.Registerer
 }
 
 func (c Config) withDefaults() Config {
@@ -96,6 +100,7 @@ type Transport struct {
 	epoch  time.Time // Unreachable spacing is measured on the monotonic clock from here
 	client *http.Client
 	httpT  *http.Transport
+	m      *metrics
 
 	// peers is replaced, never modified, so Send reads it without a lock.
 	peers atomic.Pointer[map[uint64]*peer]
@@ -120,6 +125,7 @@ func New(cfg Config) *Transport {
 		inFrom:  map[uint64]*inbound{},
 		refused: map[uint64]bool{},
 		removed: map[uint64]bool{},
+		m:       newMetrics(cfg.Metrics),
 	}
 	t.log = cfg.Log.With().Str("member", t.hexID).Logger()
 	// One connection per request, never pooled: a stream lives as long as
@@ -153,9 +159,12 @@ func (t *Transport) Send(msgs []*raftpb.Message) {
 			}
 			continue
 		}
-		if m.GetType() == raftpb.MsgSnap {
+		switch m.GetType() {
+		case raftpb.MsgSnap:
 			p.sendSnapshot(m)
 			continue
+		case raftpb.MsgHeartbeat:
+			p.heartbeatSent()
 		}
 		select {
 		case p.queue <- m:

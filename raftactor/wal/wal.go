@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 )
@@ -52,6 +53,22 @@ type WAL struct {
 	pendingSnap [2]uint64
 	last        uint64 // index of the last entry appended
 	syncedLast  uint64 // and of the last one synced
+
+	// The owner's meters (see SetMeters); nil: not measured.
+	fsyncs  Observer
+	written Adder
+}
+
+// Observer takes one measurement (a prometheus.Histogram is one).
+type Observer interface{ Observe(float64) }
+
+// Adder takes an amount to add (a prometheus.Counter or Gauge is one).
+type Adder interface{ Add(float64) }
+
+// SetMeters has every later Sync report the seconds its fdatasync took to
+// fsyncs and the bytes it wrote to written; either may be nil.
+func (w *WAL) SetMeters(fsyncs Observer, written Adder) {
+	w.fsyncs, w.written = fsyncs, written
 }
 
 func segName(seq, first uint64) string { return fmt.Sprintf("%016x-%016x.wal", seq, first) }
@@ -399,8 +416,15 @@ func (w *WAL) Sync() error {
 	if _, err := w.f.WriteAt(w.buf, w.off); err != nil {
 		return err
 	}
+	start := time.Now()
 	if err := datasync(w.f); err != nil {
 		return err
+	}
+	if w.fsyncs != nil {
+		w.fsyncs.Observe(time.Since(start).Seconds())
+	}
+	if w.written != nil {
+		w.written.Add(float64(len(w.buf)))
 	}
 	w.off += int64(len(w.buf))
 	w.buf = w.buf[:0]
