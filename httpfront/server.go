@@ -349,7 +349,9 @@ func (s *Server) handleMetricsPort(ctx *fasthttp.RequestCtx) {
 	case routeHealth:
 		s.serveHealth(ctx, methodOf(ctx.Method()))
 	default:
-		httpError(ctx, fasthttp.StatusNotFound, "404 page not found")
+		if !s.serveProbe(ctx, tg.escaped) {
+			httpError(ctx, fasthttp.StatusNotFound, "404 page not found")
+		}
 	}
 }
 
