@@ -91,9 +91,9 @@ type Server struct {
 	// request it admits, and every change of the membership, first reads
 	// /2/enabled from the store, which is not there (auth.go).
 	authProbes atomic.Uint64
-	m       *httpMetrics
-	metrics fasthttp.RequestHandler // /metrics
-	msrv    *fasthttp.Server        // the --listen-metrics-urls listeners'
+	m          *httpMetrics
+	metrics    fasthttp.RequestHandler // /metrics
+	msrv       *fasthttp.Server        // the --listen-metrics-urls listeners'
 
 	// park keeps the connections that wait: for a request, or parked in a
 	// long poll.
