@@ -19,6 +19,7 @@ import (
 	"github.com/etcdv2/server/actors"
 	"github.com/etcdv2/server/actors/backupfile"
 	"github.com/etcdv2/server/raftactor"
+	"github.com/etcdv2/server/raftactor/wal"
 	"github.com/etcdv2/server/treeactor"
 )
 
@@ -104,7 +105,7 @@ func Restore(rc RestoreConfig) (Restored, error) {
 		err = os.Rename(tmp, filepath.Join(rc.DataDir, "member"))
 	}
 	if err == nil {
-		err = syncDir(rc.DataDir)
+		err = wal.SyncDir(rc.DataDir)
 	}
 	if err != nil {
 		os.RemoveAll(tmp)
@@ -132,16 +133,4 @@ func emptyDataDir(dir string) (missing bool, err error) {
 		return false, fmt.Errorf("data dir %s is not empty: a restore makes a new data dir; give it a new or empty one", dir)
 	}
 	return false, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/etcdv2/server/actors/backupfile"
 	"github.com/etcdv2/server/httpfront"
+	"github.com/etcdv2/server/raftactor/wal"
 )
 
 // subcommands are the tools of the binary, chosen by its first argument;
@@ -111,7 +112,7 @@ func fetchBackup(c *http.Client, endpoint, file string) (backupfile.Header, int6
 		err = os.Rename(part, file)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(file))
+		err = wal.SyncDir(filepath.Dir(file))
 	}
 	if err != nil {
 		os.Remove(part)
@@ -135,18 +136,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 		c.err = err
 	}
 	return n, err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // toolLogger is the tools' log: zerolog's JSON lines on stderr, as the
