@@ -27,7 +27,6 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	return mfs
 }
 
-
 // Two members in one process each have a registry of their own, which every
 // actor of the member counts into and both listeners serve, with the Go
 // runtime's and the process's collectors and who the member is.
