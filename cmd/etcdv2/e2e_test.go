@@ -45,12 +45,51 @@ type server struct {
 	logs *syncBuilder
 }
 
+// handedOut holds every loopback port this test binary has chosen. A port
+// freePort returns is free again until the member binds it, and a killed
+// member's ports are free until it restarts: meanwhile the kernel may give
+// the same port to the next bind to port 0, ours included. Two members
+// handed one client port leave the second unable to start, and its URL
+// answered by the first: a cluster whose "two leaders" name one leader.
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// listenFresh listens on a loopback port that no other listenFresh or
+// freePort of this binary has returned.
+func listenFresh(t *testing.T) net.Listener {
+	t.Helper()
+	for try := 0; try < 100; try++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		handedOut.Lock()
+		fresh := !handedOut.ports[port]
+		if fresh {
+			if handedOut.ports == nil {
+				handedOut.ports = map[int]bool{}
+			}
+			handedOut.ports[port] = true
+		}
+		handedOut.Unlock()
+		if fresh {
+			return ln
+		}
+		ln.Close()
+	}
+	t.Fatal("no loopback port this test binary has not used before, in 100 tries")
+	return nil
+}
+
+// freePort is a loopback port nobody listens on now and that this binary
+// has not chosen before; another process may still take it before the
+// member binds it (member.start and startServer try again then).
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenFresh(t)
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -98,10 +98,7 @@ func (n *faultNet) heal() {
 // The returned port is the one to advertise.
 func (n *faultNet) proxy(t *testing.T, target string) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenFresh(t) // not a port a member was handed and has not bound yet
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
