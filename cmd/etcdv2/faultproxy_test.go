@@ -32,8 +32,9 @@ type faultNet struct {
 	mu       sync.Mutex
 	isolated map[string]bool // hex member ids cut off from every other member
 	conns    map[*proxyConn]struct{}
-	refused  int // connections closed because their head was not a raft request
-	cuts     int // connections closed by isolate
+	refused  int            // connections closed because their head was not a raft request
+	cuts     int            // connections closed by isolate
+	targets  map[int]string // proxy port -> the member's real peer listener
 }
 
 type proxyConn struct {
@@ -49,7 +50,7 @@ func (c *proxyConn) close() {
 }
 
 func newFaultNet() *faultNet {
-	return &faultNet{isolated: map[string]bool{}, conns: map[*proxyConn]struct{}{}}
+	return &faultNet{isolated: map[string]bool{}, conns: map[*proxyConn]struct{}{}, targets: map[int]string{}}
 }
 
 // blocked says whether a connection from → to may not carry anything now.
@@ -99,6 +100,8 @@ func (n *faultNet) heal() {
 func (n *faultNet) proxy(t *testing.T, target string) int {
 	t.Helper()
 	ln := listenFresh(t) // not a port a member was handed and has not bound yet
+	port := ln.Addr().(*net.TCPAddr).Port
+	n.retarget(port, target)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -111,7 +114,7 @@ func (n *faultNet) proxy(t *testing.T, target string) int {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				n.serve(c, target)
+				n.serve(c, port)
 			}()
 		}
 	}()
@@ -125,13 +128,21 @@ func (n *faultNet) proxy(t *testing.T, target string) int {
 		n.mu.Unlock()
 		wg.Wait()
 	})
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
+}
+
+// retarget makes the proxy on port forward to target from now on (a member
+// that had to move its peer listener: see member.start).
+func (n *faultNet) retarget(port int, target string) {
+	n.mu.Lock()
+	n.targets[port] = target
+	n.mu.Unlock()
 }
 
 // maxHead bounds what the proxy reads before it knows who is talking.
 const maxHead = 16 << 10
 
-func (n *faultNet) serve(c net.Conn, target string) {
+func (n *faultNet) serve(c net.Conn, port int) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReaderSize(c, maxHead)
 	head, from, to, ok := readHead(br)
@@ -154,6 +165,7 @@ func (n *faultNet) serve(c net.Conn, target string) {
 		n.forget(pc)
 		return
 	}
+	target := n.targets[port]
 	n.mu.Unlock()
 	up, err := net.DialTimeout("tcp", target, time.Second)
 	if err != nil {
