@@ -232,6 +232,13 @@ func readHead(br *bufio.Reader) (head []byte, from, to string, ok bool) {
 	return head, from, to, from != "" && to != ""
 }
 
+// open is how many connections the proxies hold now.
+func (n *faultNet) open() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.conns)
+}
+
 // counts reports what the network did, for the test log.
 func (n *faultNet) counts() (cuts, refused int) {
 	n.mu.Lock()
@@ -262,9 +269,12 @@ func TestFaultProxy(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	n := newFaultNet()
 	base := "http://127.0.0.1:" + itoa(n.proxy(t, ln.Addr().String()))
-	c := &http.Client{Timeout: 400 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
-	t.Cleanup(c.CloseIdleConnections)
-	send := func(from, to string) error {
+	// A request that must fail waits for a short timeout (a blackholed one
+	// is never answered); one that must go through may take longer on a
+	// busy machine.
+	quick := &http.Client{Timeout: 400 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	patient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	try := func(c *http.Client, from, to string) error {
 		req, _ := http.NewRequest("POST", base+"/raft/snapshot", nil)
 		if from != "" {
 			req.Header.Set("X-Raft-From", from)
@@ -281,10 +291,12 @@ func TestFaultProxy(t *testing.T) {
 		}
 		return err
 	}
+	send := func(from, to string) error { return try(patient, from, to) }
+	sendBlocked := func(from, to string) error { return try(quick, from, to) }
 	if err := send("a", "b"); err != nil {
 		t.Fatalf("a→b before any cut: %v", err)
 	}
-	if err := send("", ""); err == nil {
+	if err := sendBlocked("", ""); err == nil {
 		t.Fatal("a request without raft headers was forwarded")
 	}
 	// A long-lived stream a→b, as the transport keeps.
@@ -300,6 +312,15 @@ func TestFaultProxy(t *testing.T) {
 	<-streams
 	ended := make(chan struct{})
 	go func() { io.Copy(io.Discard, resp.Body); close(ended) }()
+	// The first a→b request was answered, but its proxy lets go of the
+	// connection only once both of its copying goroutines have seen it
+	// end; on a busy machine that can come after the stream is up, and
+	// isolate would cut it too. Isolate when the stream is all there is.
+	for deadline := time.Now().Add(5 * time.Second); n.open() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy holds %d connections, want the stream alone", n.open())
+		}
+	}
 
 	n.isolate("a")
 	select {
@@ -307,10 +328,10 @@ func TestFaultProxy(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("an open stream of the isolated member was not cut")
 	}
-	if err := send("a", "b"); err == nil {
+	if err := sendBlocked("a", "b"); err == nil {
 		t.Fatal("a→b answered while a is isolated")
 	}
-	if err := send("c", "a"); err == nil {
+	if err := sendBlocked("c", "a"); err == nil {
 		t.Fatal("c→a answered while a is isolated")
 	}
 	if err := send("c", "b"); err != nil {
