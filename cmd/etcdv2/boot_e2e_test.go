@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -64,10 +63,7 @@ func refusal(t *testing.T, code int, want string, extra ...string) {
 // URL) renders; it returns its URL.
 func fakePeer(t *testing.T, clusterID uint64, members func(self string) string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenFresh(t)
 	self := "http://" + ln.Addr().String()
 	body := members(self)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,9 +18,10 @@ import (
 type member struct {
 	name, dir    string
 	client, peer int
-	advPeer      int      // the peer port the others dial: peer, or its proxy's
-	flags        []string // extra flags, after the defaults (the last one given wins)
-	cluster      string   // its --initial-cluster
+	advPeer      int       // the peer port the others dial: peer, or its proxy's
+	net          *faultNet // the proxy's network, if advPeer is a proxy
+	flags        []string  // extra flags, after the defaults (the last one given wins)
+	cluster      string    // its --initial-cluster
 	*server
 }
 
@@ -48,6 +49,7 @@ func startClusterWith(t *testing.T, n int, o clusterOpts) []*member {
 		m.advPeer = m.peer
 		if o.net != nil {
 			m.advPeer = o.net.proxy(t, fmt.Sprintf("127.0.0.1:%d", m.peer))
+			m.net = o.net
 		}
 		ms[i] = m
 		spec = append(spec, fmt.Sprintf("%s=http://127.0.0.1:%d", m.name, m.advPeer))
@@ -58,13 +60,56 @@ func startClusterWith(t *testing.T, n int, o clusterOpts) []*member {
 	for _, m := range ms {
 		m.waitHealthy(t)
 	}
+	// Each URL is answered by its own member: one process behind two URLs
+	// looks like a cluster with two leaders that name one.
+	seen := map[string]string{}
+	for _, m := range ms {
+		s, err := selfOf(m.url)
+		if err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		if other, dup := seen[s.ID]; dup {
+			t.Fatalf("%s and %s are answered by one member, %s; logs of %s:\n%s", other, m.name, s.ID, m.name, tail(m.logs.String(), 20))
+		}
+		seen[s.ID] = m.name
+	}
 	return ms
 }
 
 // start starts the member's process with cluster as its --initial-cluster
 // (and extra flags after its own); restart starts it again with the one it
-// was first started with.
+// was first started with. It returns once the process listens on both its
+// ports, or has exited, or has not bound them in a few seconds (a member
+// may ask its peers first). If another process took one of its ports, it
+// starts it again: on new ports where that changes nobody's view of it (the
+// client port of a member never started, the peer port behind a proxy),
+// else on the same ones once they are free again.
 func (m *member) start(t *testing.T, cluster string, extra ...string) {
+	t.Helper()
+	first := m.server == nil
+	for try := 1; ; try++ {
+		m.launch(t, cluster, extra...)
+		busy := waitBound(m.server, 5*time.Second, m.client, m.peer)
+		if busy == 0 {
+			return
+		}
+		if try == 10 {
+			t.Fatalf("%s: port %d still taken by another process after %d starts; logs:\n%s", m.name, busy, try, tail(m.logs.String(), 20))
+		}
+		switch {
+		case busy == m.client && first:
+			m.client = freePort(t)
+		case busy == m.peer && m.net != nil:
+			m.peer = freePort(t)
+			m.net.retarget(m.advPeer, fmt.Sprintf("127.0.0.1:%d", m.peer))
+		default:
+			time.Sleep(300 * time.Millisecond)
+		}
+		t.Logf("%s: port %d was taken by another process; starting it again on client %d, peer %d", m.name, busy, m.client, m.peer)
+	}
+}
+
+func (m *member) launch(t *testing.T, cluster string, extra ...string) {
 	t.Helper()
 	m.cluster = cluster
 	cu := fmt.Sprintf("http://127.0.0.1:%d", m.client)

@@ -196,10 +196,36 @@ func waitLeader(t *testing.T, among []*member, within time.Duration) *member {
 			return leader
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no single agreed leader within %v: %s", within, strings.Join(last, "; "))
+			t.Fatalf("no single agreed leader within %v: %s\n%s", within, strings.Join(last, "; "), leadershipLogs(among))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// leadershipLogs is, for each member, its ports, whether its process still
+// runs, and the last of its log lines about raft state, peer streams and
+// start-up failures: what explains a cluster that does not agree on a leader.
+func leadershipLogs(ms []*member) string {
+	var b strings.Builder
+	for _, m := range ms {
+		state := "running"
+		if m.cmd.ProcessState != nil {
+			state = m.cmd.ProcessState.String()
+		}
+		fmt.Fprintf(&b, "--- %s (client %d, peer %d, advertised peer %d, %s):\n", m.name, m.client, m.peer, m.advPeer, state)
+		var lines []string
+		for _, l := range strings.Split(m.logs.String(), "\n") {
+			for _, w := range []string{"raft state changed", "stream", "cannot start", "address already in use", "failed"} {
+				if strings.Contains(l, w) {
+					lines = append(lines, l)
+					break
+				}
+			}
+		}
+		b.WriteString(tail(strings.Join(lines, "\n"), 25))
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // dirView is one member's local (non-quorum) view of a directory.

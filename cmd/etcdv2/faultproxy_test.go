@@ -32,8 +32,9 @@ type faultNet struct {
 	mu       sync.Mutex
 	isolated map[string]bool // hex member ids cut off from every other member
 	conns    map[*proxyConn]struct{}
-	refused  int // connections closed because their head was not a raft request
-	cuts     int // connections closed by isolate
+	refused  int            // connections closed because their head was not a raft request
+	cuts     int            // connections closed by isolate
+	targets  map[int]string // proxy port -> the member's real peer listener
 }
 
 type proxyConn struct {
@@ -49,7 +50,7 @@ func (c *proxyConn) close() {
 }
 
 func newFaultNet() *faultNet {
-	return &faultNet{isolated: map[string]bool{}, conns: map[*proxyConn]struct{}{}}
+	return &faultNet{isolated: map[string]bool{}, conns: map[*proxyConn]struct{}{}, targets: map[int]string{}}
 }
 
 // blocked says whether a connection from → to may not carry anything now.
@@ -98,10 +99,9 @@ func (n *faultNet) heal() {
 // The returned port is the one to advertise.
 func (n *faultNet) proxy(t *testing.T, target string) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenFresh(t) // not a port a member was handed and has not bound yet
+	port := ln.Addr().(*net.TCPAddr).Port
+	n.retarget(port, target)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -114,7 +114,7 @@ func (n *faultNet) proxy(t *testing.T, target string) int {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				n.serve(c, target)
+				n.serve(c, port)
 			}()
 		}
 	}()
@@ -128,13 +128,21 @@ func (n *faultNet) proxy(t *testing.T, target string) int {
 		n.mu.Unlock()
 		wg.Wait()
 	})
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
+}
+
+// retarget makes the proxy on port forward to target from now on (a member
+// that had to move its peer listener: see member.start).
+func (n *faultNet) retarget(port int, target string) {
+	n.mu.Lock()
+	n.targets[port] = target
+	n.mu.Unlock()
 }
 
 // maxHead bounds what the proxy reads before it knows who is talking.
 const maxHead = 16 << 10
 
-func (n *faultNet) serve(c net.Conn, target string) {
+func (n *faultNet) serve(c net.Conn, port int) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReaderSize(c, maxHead)
 	head, from, to, ok := readHead(br)
@@ -157,6 +165,7 @@ func (n *faultNet) serve(c net.Conn, target string) {
 		n.forget(pc)
 		return
 	}
+	target := n.targets[port]
 	n.mu.Unlock()
 	up, err := net.DialTimeout("tcp", target, time.Second)
 	if err != nil {
@@ -223,6 +232,13 @@ func readHead(br *bufio.Reader) (head []byte, from, to string, ok bool) {
 	return head, from, to, from != "" && to != ""
 }
 
+// open is how many connections the proxies hold now.
+func (n *faultNet) open() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.conns)
+}
+
 // counts reports what the network did, for the test log.
 func (n *faultNet) counts() (cuts, refused int) {
 	n.mu.Lock()
@@ -253,9 +269,12 @@ func TestFaultProxy(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	n := newFaultNet()
 	base := "http://127.0.0.1:" + itoa(n.proxy(t, ln.Addr().String()))
-	c := &http.Client{Timeout: 400 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
-	t.Cleanup(c.CloseIdleConnections)
-	send := func(from, to string) error {
+	// A request that must fail waits for a short timeout (a blackholed one
+	// is never answered); one that must go through may take longer on a
+	// busy machine.
+	quick := &http.Client{Timeout: 400 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	patient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	try := func(c *http.Client, from, to string) error {
 		req, _ := http.NewRequest("POST", base+"/raft/snapshot", nil)
 		if from != "" {
 			req.Header.Set("X-Raft-From", from)
@@ -272,10 +291,12 @@ func TestFaultProxy(t *testing.T) {
 		}
 		return err
 	}
+	send := func(from, to string) error { return try(patient, from, to) }
+	sendBlocked := func(from, to string) error { return try(quick, from, to) }
 	if err := send("a", "b"); err != nil {
 		t.Fatalf("a→b before any cut: %v", err)
 	}
-	if err := send("", ""); err == nil {
+	if err := sendBlocked("", ""); err == nil {
 		t.Fatal("a request without raft headers was forwarded")
 	}
 	// A long-lived stream a→b, as the transport keeps.
@@ -291,6 +312,15 @@ func TestFaultProxy(t *testing.T) {
 	<-streams
 	ended := make(chan struct{})
 	go func() { io.Copy(io.Discard, resp.Body); close(ended) }()
+	// The first a→b request was answered, but its proxy lets go of the
+	// connection only once both of its copying goroutines have seen it
+	// end; on a busy machine that can come after the stream is up, and
+	// isolate would cut it too. Isolate when the stream is all there is.
+	for deadline := time.Now().Add(5 * time.Second); n.open() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy holds %d connections, want the stream alone", n.open())
+		}
+	}
 
 	n.isolate("a")
 	select {
@@ -298,10 +328,10 @@ func TestFaultProxy(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("an open stream of the isolated member was not cut")
 	}
-	if err := send("a", "b"); err == nil {
+	if err := sendBlocked("a", "b"); err == nil {
 		t.Fatal("a→b answered while a is isolated")
 	}
-	if err := send("c", "a"); err == nil {
+	if err := sendBlocked("c", "a"); err == nil {
 		t.Fatal("c→a answered while a is isolated")
 	}
 	if err := send("c", "b"); err != nil {
