@@ -62,7 +62,7 @@ func TestExpectationFailed(t *testing.T) {
 // A Transfer-Encoding other than chunked: 501, as net/http answers it.
 func TestUnsupportedTransferEncoding(t *testing.T) {
 	h := newHarness(t)
-	for _, te := range []string{"Transfer-Encoding: gzip\r\n", "Transfer-Encoding: gzip, chunked\r\n", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"} {
+	for _, te := range []string{"Transfer-Encoding: identity\r\nContent-Length: 5\r\n", "transfer-encoding: Identity\r\n", "Transfer-Encoding: gzip\r\n", "Transfer-Encoding: gzip, chunked\r\n", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"} {
 		got := rawExchange(h, "PUT /v2/keys/a HTTP/1.1\r\nHost: x\r\n"+te+"Content-Type: application/x-www-form-urlencoded\r\n\r\n0\r\n\r\n")
 		if !strings.HasPrefix(got, "HTTP/1.1 501 Not Implemented\r\n") || !strings.HasSuffix(got, "\r\n\r\nUnsupported transfer encoding") ||
 			!strings.Contains(got, "Connection: close\r\n") || !strings.Contains(got, "Content-Type: text/plain; charset=utf-8\r\n") {
