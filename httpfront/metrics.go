@@ -1,6 +1,8 @@
 package httpfront
 
 import (
+	"errors"
+	"net"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -143,4 +145,40 @@ func (m *httpMetrics) latencyOf(rm reqMethod) prometheus.Observer {
 // does (promhttp, with its own promhttp_metric_handler_* counters in reg).
 func metricsHandler(reg prometheus.Registerer, g prometheus.Gatherer) fasthttp.RequestHandler {
 	return fasthttpadaptor.NewFastHTTPHandler(promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(g, promhttp.HandlerOpts{})))
+}
+
+// ServeMetrics answers etcd's metrics listener (--listen-metrics-urls) on
+// ln until Shutdown: /metrics and /health, nothing else, without the
+// client URLs' CORS headers.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ln.Close()
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	err := s.msrv.Serve(ln)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) handleMetricsPort(ctx *fasthttp.RequestCtx) {
+	var tg target
+	if !tg.parse(ctx.Request.Header.RequestURI()) {
+		badRequest(ctx)
+		return
+	}
+	switch route(tg.escaped) {
+	case routeMetrics:
+		s.metrics(ctx)
+	case routeHealth:
+		s.serveHealth(ctx, methodOf(ctx.Method()))
+	default:
+		if !s.serveProbe(ctx, tg.escaped) {
+			httpError(ctx, fasthttp.StatusNotFound, "404 page not found")
+		}
+	}
 }

@@ -319,42 +319,6 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 
 var debugPprof = []byte("/debug/pprof/")
 
-// ServeMetrics answers etcd's metrics listener (--listen-metrics-urls) on
-// ln until Shutdown: /metrics and /health, nothing else, without the
-// client URLs' CORS headers.
-func (s *Server) ServeMetrics(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ln.Close()
-	}
-	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
-	err := s.msrv.Serve(ln)
-	if errors.Is(err, net.ErrClosed) {
-		return nil
-	}
-	return err
-}
-
-func (s *Server) handleMetricsPort(ctx *fasthttp.RequestCtx) {
-	var tg target
-	if !tg.parse(ctx.Request.Header.RequestURI()) {
-		badRequest(ctx)
-		return
-	}
-	switch route(tg.escaped) {
-	case routeMetrics:
-		s.metrics(ctx)
-	case routeHealth:
-		s.serveHealth(ctx, methodOf(ctx.Method()))
-	default:
-		if !s.serveProbe(ctx, tg.escaped) {
-			httpError(ctx, fasthttp.StatusNotFound, "404 page not found")
-		}
-	}
-}
-
 // handleTransportError answers what fasthttp rejects before any handler runs.
 // A body over the limit gets the error etcd gives for a form that is too
 // large; the rest get net/http's plain answers.
