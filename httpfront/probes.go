@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/etcdv2/server/actors"
 )
 
 // /livez and /readyz are etcd 3.5's probes on its metrics listener
@@ -108,26 +106,7 @@ func excludeChecks(checks []probeCheck, ex [][]byte) []probeCheck {
 func (s *Server) probe(c probeCheck) string {
 	switch c {
 	case checkSerializable, checkLinearizable:
-		quorum := c == checkLinearizable
-		r := getRead()
-		r.Path, r.Quorum, r.Now, r.Body = healthProbe, quorum, s.now(), r.Body[:0]
-		pid := s.pids.Tree
-		if quorum {
-			pid = s.pids.Raft
-		}
-		t := getTimer(s.timeout)
-		ok := s.send(pid, r) && await(r.Done, t)
-		putTimer(t)
-		if !ok {
-			return "etcdserver: request timed out"
-		}
-		defer putRead(r)
-		if e := r.Err; e != nil && e.Code >= actors.EcodeRaftInternal {
-			if e.Cause != "" {
-				return e.Cause
-			}
-			return e.Message()
-		}
+		return s.probeRead(c == checkLinearizable, s.timeout)
 	}
 	return ""
 }

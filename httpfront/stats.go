@@ -93,28 +93,40 @@ func (s *Server) serveHealth(ctx *fasthttp.RequestCtx, m method) {
 		s.unhealthy(ctx, "RAFT NO LEADER")
 		return
 	}
-	r := getRead()
-	r.Path, r.Quorum, r.Now, r.Body = healthProbe, true, s.now(), r.Body[:0]
-	t := getTimer(min(healthReadTimeout, s.timeout))
-	ok := s.send(s.pids.Raft, r) && await(r.Done, t)
-	putTimer(t)
-	if !ok {
-		s.unhealthy(ctx, "QGET ERROR:etcdserver: request timed out")
+	if reason := s.probeRead(true, min(healthReadTimeout, s.timeout)); reason != "" {
+		s.unhealthy(ctx, "QGET ERROR:"+reason)
 		return
 	}
-	if e := r.Err; e != nil && e.Code >= actors.EcodeRaftInternal {
-		cause := e.Cause
-		if cause == "" {
-			cause = e.Message()
-		}
-		putRead(r)
-		s.unhealthy(ctx, "QGET ERROR:"+cause)
-		return
-	}
-	putRead(r)
 	s.m.healthOK.Inc()
 	ctx.SetContentType(textPlain)
 	ctx.SetBodyString(`{"health":"true","reason":""}`)
+}
+
+// probeRead reads healthProbe, locally or through raft (quorum), as etcd's
+// health checks do; "" when it was answered, else why not. A key that is
+// not there is an answer: only raft's errors and timeouts fail the check.
+func (s *Server) probeRead(quorum bool, timeout time.Duration) string {
+	r := getRead()
+	r.Path, r.Quorum, r.Now, r.Body = healthProbe, quorum, s.now(), r.Body[:0]
+	pid := s.pids.Tree
+	if quorum {
+		pid = s.pids.Raft
+	}
+	t := getTimer(timeout)
+	ok := s.send(pid, r) && await(r.Done, t)
+	putTimer(t)
+	if !ok {
+		// r may still be answered: it is not given back to the pool.
+		return "etcdserver: request timed out"
+	}
+	defer putRead(r)
+	if e := r.Err; e != nil && e.Code >= actors.EcodeRaftInternal {
+		if e.Cause != "" {
+			return e.Cause
+		}
+		return e.Message()
+	}
+	return ""
 }
 
 // healthProbe is the key a health check reads through raft, as etcd's health
