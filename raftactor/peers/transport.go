@@ -128,15 +128,14 @@ func New(cfg Config) *Transport {
 		m:       newMetrics(cfg.Metrics),
 	}
 	t.log = cfg.Log.With().Str("member", t.hexID).Logger()
-	// One connection per request, never pooled: a stream lives as long as
-	// its connection, and Stop must leave nothing idle behind.
+	// Snapshots only (streams dial their own connections): one connection
+	// per snapshot, never pooled, so Stop leaves nothing idle behind.
 	t.httpT = &http.Transport{
 		DialContext:        (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 15 * time.Second}).DialContext,
 		DisableKeepAlives:  true,
 		DisableCompression: true,
 		// A snapshot's acknowledgement comes after the receiver has
-		// delivered it; a stream's answer comes at once (dialStream
-		// bounds that wait itself, as its body is never finished).
+		// delivered it.
 		ResponseHeaderTimeout: cfg.WriteTimeout,
 		WriteBufferSize:       64 << 10,
 	}
